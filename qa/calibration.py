@@ -1,0 +1,45 @@
+"""Confidence: the probability that an answer is right, from what the selector saw.
+
+A logistic model over a few signals: the ranker's softmax probability and margin
+for the chosen span, how much of the question (IDF-weighted) the evidence sentence
+and its passage contain, the largest IDF among question words the passage lacks
+(a question about 株洲 answered from a passage about 徐州), whether the span has the
+asked-for type, and the passage's cosine similarity. Fitted out-of-fold on CMRC 2018,
+including questions whose gold paragraph was removed from the index, so that
+answers with no support in the corpus learn to get low confidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONFIDENCE_FEATURES = (
+    "probability",
+    "margin",
+    "score",
+    "sentence_cover",
+    "passage_cover",
+    "sentence_token_cover",
+    "missing_idf",
+    "type_ok",
+    "dense",
+)
+
+
+class Calibrator:
+    """Maps confidence features to a probability in [0, 1]."""
+
+    def __init__(self, params: dict):
+        if list(params["features"]) != list(CONFIDENCE_FEATURES):
+            raise ValueError("the calibrator was fitted for other confidence features; retrain it")
+        self.weights = np.asarray(params["weights"], np.float64)
+        self.bias = float(params["bias"])
+
+    def __call__(self, features: np.ndarray) -> float:
+        """Calibrated probability that the answer is right."""
+        z = float(np.dot(self.weights, features) + self.bias)
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+    def to_params(self) -> dict:
+        """The JSON-ready parameters."""
+        return {"features": list(CONFIDENCE_FEATURES), "weights": self.weights.tolist(), "bias": self.bias}

@@ -1,0 +1,158 @@
+"""The ``qa`` command: build an index, ask questions, evaluate, serve the chat, chat in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from qa.manifest import IndexProblem
+from qa.results import Answer
+from qa.settings import Settings, get_settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Process settings with the command-line overrides applied."""
+    overrides = {
+        "embed_model": getattr(args, "model", None),
+        "index_dir": getattr(args, "index", None),
+        "dense_index": getattr(args, "dense_index", None),
+        "top_k": getattr(args, "top_k", None),
+    }
+    return get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def _load_engine(settings: Settings):
+    from qa.engine import Engine
+
+    return Engine.load(settings.index_dir, settings, build_if_missing=True)
+
+
+def render_answer(answer: Answer, console: Console = out) -> None:
+    """Print an answer for people: the answer, the marked evidence sentence, the source."""
+    if answer.abstained:
+        console.print(f"[bold yellow]没有找到答案[/]（置信度 {answer.confidence:.2f}）：文章中没有足够的依据回答这个问题。")
+        return
+    source = answer.source
+    console.print(f"[bold]答案：[green]{escape(answer.answer)}[/green][/bold]")
+    start, end = answer.answer_in_sentence
+    sentence = answer.sentence
+    console.print(
+        f"依据：{escape(sentence[:start])}[bold reverse]{escape(sentence[start:end])}[/]{escape(sentence[end:])}"
+    )
+    console.print(
+        f"来源：{escape(source.title)} · 第{source.paragraph}段 · 字符 {source.start}–{source.end}"
+        f"  [dim]({escape(source.article_id)})[/]"
+    )
+    console.print(f"置信度：{answer.confidence:.2f}")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from qa.index import build_index
+
+    settings = _settings(args)
+    corpus = Path(args.corpus_dir or settings.corpus_dir)
+    target = Path(args.out or settings.index_dir)
+    manifest = build_index(corpus, target, settings)
+    for problem in manifest.problems:
+        err.print(f"[yellow]skipped {escape(problem.path)}[/]: {escape(problem.message)}")
+    out.print(
+        f"indexed {manifest.articles} articles, {manifest.chunks} chunks into {target} "
+        f"({manifest.encoder}, {manifest.dim}-d, {manifest.dense_index}) in {manifest.build_seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.engine import EmptyQuestionError
+
+    question = " ".join(args.question)
+    if not question.strip():
+        raise EmptyQuestionError("the question is empty; ask something, e.g. qa ask \"徐州缓缴社保多少\"")
+    engine = _load_engine(_settings(args))
+    answer = engine.ask(question, args.top_k)
+    if args.json:
+        print(answer.model_dump_json(indent=2, exclude={"passages"}))
+    else:
+        render_answer(answer)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation.harness import evaluate
+    from qa.evaluation.report import compare, print_table, write_report
+
+    settings = _settings(args)
+    result, predictions = evaluate(args.path, settings, settings.index_dir, args.limit, progress=not args.json)
+    baseline = json.loads(Path(args.baseline).read_text("utf-8")) if args.baseline else None
+    if args.report:
+        write_report(Path(args.report), result, predictions, f"qa eval {args.path}")
+    if args.json:
+        payload = dict(result)
+        if baseline:
+            payload = {**payload, "settings": {**payload["settings"], "change_vs_baseline": compare(result, baseline)}}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print_table(result, out, baseline)
+        if args.report:
+            out.print(f"report written to {args.report}/report.md")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="qa", description="Question answering over Chinese articles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="build the index from a folder of articles")
+    index.add_argument("corpus_dir", nargs="?", help="folder of .txt/.md articles (default: corpus/)")
+    index.add_argument("--out", help="index folder to write (default: index/)")
+    index.add_argument("--model", help="embedding model: use-m3 (default) or a sentence-transformers name/folder")
+    index.add_argument("--dense-index", choices=["flat", "hnsw", "ivf"], help="FAISS index type (default: flat)")
+    index.set_defaults(run=cmd_index)
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")
+    ask.add_argument("--json", action="store_true", help="print the result object as JSON")
+    ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
+    ask.add_argument("--index", help="index folder (default: index/, built from corpus/ when missing)")
+    ask.add_argument("--model", help="embedding model the index was built with")
+    ask.set_defaults(run=cmd_ask)
+
+    evaluate = sub.add_parser("eval", help="score the engine on a question set (JSONL or SQuAD JSON)")
+    evaluate.add_argument("path", help="eval/seeds.jsonl, or a SQuAD-format file such as CMRC 2018")
+    evaluate.add_argument("--index", help="index for JSONL sets (default: index/)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object of metrics")
+    evaluate.add_argument("--report", help="write report.md, results.json, predictions and plots here")
+    evaluate.add_argument("--baseline", help="an earlier results.json to compare against")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--model", help="embedding model (SQuAD sets are indexed with it)")
+    evaluate.add_argument("--top-k", type=int, help="passages the answer is looked for in")
+    evaluate.set_defaults(run=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the qa command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, IndexProblem) as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}")
+        return 2 if isinstance(error, ValueError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

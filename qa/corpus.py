@@ -1,0 +1,131 @@
+"""Loading a folder of articles: UTF-8 or GB18030 text and Markdown, with titles and sources.
+
+Titles and sources come, in this order, from Markdown front matter, from the
+folder's ``metadata.json`` (``{"file.txt": {"title": ..., "source": ...}}``), or
+from the article's first line. A file that cannot be decoded is reported by
+name and skipped; the rest of the corpus still loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+SUFFIXES = (".txt", ".md", ".markdown")
+METADATA_FILE = "metadata.json"
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class Article(BaseModel):
+    """One article: its id (the file's path without suffix), title, source and full text."""
+
+    id: str
+    title: str
+    source: str = ""
+    path: str
+    text: str
+    markdown: bool = False
+
+    @property
+    def sha256(self) -> str:
+        """Fingerprint of the text, used to tell whether an index is stale."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+class CorpusProblem(BaseModel):
+    """A file that could not be loaded, and why."""
+
+    path: str
+    message: str
+
+
+class Corpus(BaseModel):
+    """The articles that loaded and the files that did not."""
+
+    articles: list[Article]
+    problems: list[CorpusProblem] = []
+
+    def fingerprint(self) -> str:
+        """One hash over every article's id and text: equal fingerprints mean equal corpora."""
+        digest = hashlib.sha256()
+        for article in sorted(self.articles, key=lambda a: a.id):
+            digest.update(f"{article.id}\0{article.sha256}\0".encode())
+        return digest.hexdigest()
+
+
+def decode(data: bytes) -> str:
+    """Decode article bytes as UTF-8, else GB18030; raise UnicodeDecodeError for neither."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("utf-8/gb18030", data, 0, len(data), "neither valid UTF-8 nor GB18030")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Split ``---``-delimited ``key: value`` front matter off a Markdown text."""
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text
+    fields = {}
+    for line in text[4:end].splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip().strip("\"'")
+    body_start = text.find("\n", end + 4)
+    return fields, "" if body_start < 0 else text[body_start + 1 :]
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line, without Markdown heading marks, as a fallback title."""
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:80]
+    return ""
+
+
+def load_article(path: Path, root: Path, metadata: dict | None = None) -> Article:
+    """Read one article file; raises UnicodeDecodeError when it cannot be decoded."""
+    text = decode(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+    relative = path.relative_to(root).as_posix()
+    markdown = path.suffix.lower() != ".txt"
+    fields = dict((metadata or {}).get(relative, {}))
+    if markdown:
+        front, text = split_front_matter(text)
+        fields.update(front)
+    return Article(
+        id=relative.rsplit(".", 1)[0],
+        title=fields.get("title") or first_line(text) or relative,
+        source=fields.get("source", ""),
+        path=relative,
+        text=text,
+        markdown=markdown,
+    )
+
+
+def load_corpus(root: str | Path) -> Corpus:
+    """Load every .txt/.md article under root (recursively), reporting files that fail."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"corpus folder not found: {root}")
+    metadata_path = root / METADATA_FILE
+    metadata = json.loads(metadata_path.read_text("utf-8")) if metadata_path.exists() else {}
+    articles, problems = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
+        relative = path.relative_to(root).as_posix()
+        try:
+            articles.append(load_article(path, root, metadata))
+        except UnicodeDecodeError:
+            problems.append(
+                CorpusProblem(path=relative, message="not valid UTF-8 or GB18030 text; skipped (re-save it as UTF-8)")
+            )
+        except OSError as error:
+            problems.append(CorpusProblem(path=relative, message=f"cannot be read: {error.strerror}"))
+    return Corpus(articles=articles, problems=problems)

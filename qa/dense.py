@@ -1,0 +1,70 @@
+"""The dense half of the index: a FAISS index of normalised embeddings, searched by inner product.
+
+``flat`` is exact and the default. ``hnsw`` and ``ivf`` are approximate, for corpora
+of hundreds of thousands of chunks and more. Vectors carry their chunk ids
+(``IndexIDMap2`` or IVF's own ids), so chunks can later be added and removed
+without renumbering.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+INDEX_TYPES = ("flat", "hnsw", "ivf")
+HNSW_NEIGHBOURS = 32
+IVF_PROBES = 16
+
+
+class DenseIndex:
+    """Inner-product search over chunk embeddings, keyed by chunk id."""
+
+    def __init__(self, index: faiss.Index):
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, kind: str = "flat") -> "DenseIndex":
+        """Index vectors (rows L2-normalised) under their chunk ids with the chosen index type."""
+        if kind not in INDEX_TYPES:
+            raise ValueError(f"unknown dense index type {kind!r}; choose one of {', '.join(INDEX_TYPES)}")
+        dim = vectors.shape[1]
+        if kind == "ivf":
+            # Each list needs a few dozen training points; sqrt(n) lists is the usual balance.
+            lists = max(1, min(int(4 * math.sqrt(len(vectors))), len(vectors) // 39))
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)
+            index.nprobe = min(IVF_PROBES, lists)
+        elif kind == "hnsw":
+            index = faiss.IndexIDMap2(faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT))
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+        return cls(index)
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return self.index.d
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk ids) for one (1, dim) query row; missing hits are dropped."""
+        scores, ids = self.index.search(np.ascontiguousarray(query, dtype=np.float32), min(k, len(self)))
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to one file."""
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path, mmap: bool = False) -> "DenseIndex":
+        """Read an index file, memory-mapped when asked (for indexes larger than RAM)."""
+        flags = faiss.IO_FLAG_MMAP if mmap else 0
+        return cls(faiss.read_index(str(path), flags))

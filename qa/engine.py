@@ -1,0 +1,107 @@
+"""The engine: one object that loads an index once and answers questions, for every front end.
+
+The command line, the web server and the evaluation harness all go through
+``Engine.load(...).ask(question)``. Everything it holds is read-only after
+loading, so one engine serves many threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from qa.index import HybridIndex, build_index
+from qa.manifest import IndexMissingError
+from qa.results import Answer, PassageInfo
+from qa.retriever import HybridRetriever, Passage
+from qa.selector import AnswerSelector
+from qa.settings import Settings, get_settings
+from qa.store import ArticleInfo
+
+log = logging.getLogger(__name__)
+
+
+class EmptyQuestionError(ValueError):
+    """The question is empty or only whitespace."""
+
+
+class QuestionTooLongError(ValueError):
+    """The question exceeds the configured length limit."""
+
+
+class Engine:
+    """Retrieval plus answer selection over one loaded index."""
+
+    def __init__(self, index: HybridIndex, settings: Settings, model: dict | None = None):
+        self.index = index
+        self.settings = settings
+        self.retriever = HybridRetriever(index, settings)
+        self._titles = {a.id: a.title for a in index.store.articles()}
+        self.selector = AnswerSelector(
+            idf=index.sparse.idf,
+            title=lambda article_id: self._titles.get(article_id, article_id),
+            abstain_threshold=settings.abstain_threshold,
+            model=model,
+        )
+
+    @classmethod
+    def load(
+        cls, index_dir: str | Path | None = None, settings: Settings | None = None, build_if_missing: bool = False
+    ) -> "Engine":
+        """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked."""
+        settings = settings or get_settings()
+        index_dir = Path(index_dir or settings.index_dir)
+        try:
+            index = HybridIndex.load(index_dir, settings.embed_model)
+        except IndexMissingError:
+            if not build_if_missing:
+                raise
+            log.warning("no index in %s; building it from %s", index_dir, settings.corpus_dir)
+            build_index(settings.corpus_dir, index_dir, settings)
+            index = HybridIndex.load(index_dir, settings.embed_model)
+        return cls(index, settings)
+
+    def check_question(self, question: str) -> str:
+        """The question stripped, or a clear error for an empty or over-long one."""
+        if question is None or not str(question).strip():
+            raise EmptyQuestionError("the question is empty; ask something, e.g. 徐州缓缴社保多少")
+        question = str(question).strip()
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionTooLongError(
+                f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
+            )
+        return question
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The ranked passages for a question."""
+        return self.retriever.retrieve(self.check_question(question), top_k)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question: the answer, its sentence and source, confidence, and the passages used."""
+        question = self.check_question(question)
+        started = time.perf_counter()
+        passages = self.retriever.retrieve(question, top_k)
+        answer = self.answer(question, passages)
+        answer.timings_ms["retrieve"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["answer"], 3)
+        return answer
+
+    def answer(self, question: str, passages: list[Passage]) -> Answer:
+        """Select the answer to a question from passages already retrieved."""
+        started = time.perf_counter()
+        answer = self.selector.select(question, passages)
+        answer.passages = [self._passage_info(p) for p in passages]
+        answer.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 3)}
+        return answer
+
+    def articles(self) -> list[ArticleInfo]:
+        """The indexed articles with titles and chunk counts."""
+        return self.index.store.articles()
+
+    def _passage_info(self, passage: Passage) -> PassageInfo:
+        chunk = passage.chunk
+        return PassageInfo(
+            rank=passage.rank, chunk_id=chunk.id, article_id=chunk.article_id,
+            title=self._titles.get(chunk.article_id, chunk.article_id), paragraph=chunk.paragraph,
+            text=chunk.text, score=passage.score, bm25=passage.bm25, dense=passage.dense,
+        )

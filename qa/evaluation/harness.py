@@ -1,0 +1,61 @@
+"""``evaluate``: load a question set, get an engine for it, run it and summarise.
+
+JSONL sets run against an existing index (built from the corpus when missing).
+SQuAD sets are indexed into a temporary folder with the current settings first;
+that build is timed and reported as ``index_build_seconds``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from qa.engine import Engine
+from qa.evaluation.datasets import load_eval_set
+from qa.evaluation.runner import Prediction, run
+from qa.evaluation.summary import summarize
+from qa.index import build_index
+from qa.settings import Settings
+
+
+def run_settings(settings: Settings, index_manifest) -> dict:
+    """The settings that shape results, recorded with them."""
+    return {
+        "encoder": index_manifest.encoder,
+        "dense_index": index_manifest.dense_index,
+        "chunk_max_chars": index_manifest.chunk_max_chars,
+        "chunk_min_chars": index_manifest.chunk_min_chars,
+        "chunks": index_manifest.chunks,
+        "fusion": settings.fusion,
+        "dense_weight": settings.dense_weight,
+        "rrf_k": settings.rrf_k,
+        "candidates": settings.candidates,
+        "top_k": settings.top_k,
+        "abstain_threshold": settings.abstain_threshold,
+        "reranker_model": settings.reranker_model,
+        "reader_model": settings.reader_model,
+    }
+
+
+def evaluate(
+    path: str | Path, settings: Settings, index_dir: str | Path | None = None, limit: int | None = None,
+    progress: bool = True,
+) -> tuple[dict, list[Prediction]]:
+    """Evaluate the engine on a question file; returns the result object and every prediction."""
+    eval_set = load_eval_set(path)
+    items = eval_set.items[:limit] if limit else eval_set.items
+    if eval_set.corpus is None:
+        engine = Engine.load(index_dir, settings, build_if_missing=True)
+        return _score(engine, items, engine.index.manifest.build_seconds, settings, progress)
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as folder:
+        started = time.perf_counter()
+        build_index(eval_set.corpus, Path(folder) / "index", settings, progress=progress)
+        build_seconds = time.perf_counter() - started
+        engine = Engine.load(Path(folder) / "index", settings)
+        return _score(engine, items, build_seconds, settings, progress)
+
+
+def _score(engine: Engine, items, build_seconds: float, settings: Settings, progress: bool):
+    predictions = run(engine, items, progress=progress)
+    return summarize(predictions, build_seconds, run_settings(settings, engine.index.manifest)), predictions

@@ -1,0 +1,74 @@
+"""Running a question set through the engine and scoring every answer.
+
+Retrieval is scored on the top 10 passages (a hit is the gold paragraph for SQuAD
+input, a passage containing a gold answer otherwise); answers come from the top
+``top_k`` of those, exactly as ``Engine.ask`` would produce them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel
+from tqdm.auto import tqdm
+
+from qa.engine import Engine
+from qa.evaluation.datasets import EvalItem
+from qa.evaluation.metrics import contains_answer, exact_match, f1_score
+from qa.retriever import Passage
+
+RETRIEVAL_DEPTH = 10
+WARMUP_QUESTIONS = 3
+
+
+class Prediction(BaseModel):
+    """One question's outcome, as written to predictions.jsonl for error analysis."""
+
+    id: str
+    question: str
+    kind: str
+    gold: list[str]
+    answer: str
+    sentence: str
+    abstained: bool
+    confidence: float
+    hit_rank: int | None
+    em: float
+    f1: float
+    sentence_hit: bool
+    latency_ms: float
+    article_id: str | None = None
+    paragraph: int | None = None
+
+
+def is_hit(item: EvalItem, passage: Passage) -> bool:
+    """Whether a passage counts as retrieving the item's evidence."""
+    if item.gold_article is not None:
+        return passage.chunk.article_id == item.gold_article
+    return contains_answer(passage.chunk.text.replace("\n", ""), item.answers)
+
+
+def predict(engine: Engine, item: EvalItem) -> Prediction:
+    """Ask one question (timed, index already loaded) and score the result."""
+    started = time.perf_counter()
+    passages = engine.retrieve(item.question, max(RETRIEVAL_DEPTH, engine.settings.top_k))
+    answer = engine.answer(item.question, passages[: engine.settings.top_k])
+    latency = (time.perf_counter() - started) * 1000
+    hit_rank = next((p.rank for p in passages if item.answerable and is_hit(item, p)), None)
+    return Prediction(
+        id=item.id, question=item.question, kind=item.kind, gold=item.answers, answer=answer.answer,
+        sentence=answer.sentence, abstained=answer.abstained, confidence=answer.confidence, hit_rank=hit_rank,
+        em=exact_match(answer.answer, item.answers) if item.answerable and not answer.abstained else 0.0,
+        f1=f1_score(answer.answer, item.answers) if item.answerable and not answer.abstained else 0.0,
+        sentence_hit=bool(item.answerable and answer.sentence and contains_answer(answer.sentence, item.answers)),
+        latency_ms=round(latency, 3),
+        article_id=answer.source.article_id if answer.source else None,
+        paragraph=answer.source.paragraph if answer.source else None,
+    )
+
+
+def run(engine: Engine, items: list[EvalItem], progress: bool = True) -> list[Prediction]:
+    """Predict every item, after a few untimed warm-up questions (first-call loading)."""
+    for item in items[:WARMUP_QUESTIONS]:
+        engine.ask(item.question)
+    return [predict(engine, item) for item in tqdm(items, desc="evaluating", unit="q", disable=not progress)]

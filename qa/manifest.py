@@ -1,0 +1,117 @@
+"""The index manifest: what an index was built from and with, and the checks made on loading.
+
+Saved as ``manifest.json`` beside the index files, written last, so a folder
+without one is not an index. Loading refuses an index whose format, encoder,
+dimension or files do not match, and says what to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from qa import __version__
+from qa.corpus import CorpusProblem
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+
+
+class IndexProblem(Exception):
+    """Base for problems with an index on disk."""
+
+
+class IndexMissingError(IndexProblem):
+    """No index where one was expected."""
+
+
+class IndexMismatchError(IndexProblem):
+    """An index that cannot be used as it is: other version, encoder or dimension, or damaged."""
+
+
+class FileRecord(BaseModel):
+    """Size and hash of one index file, to detect damage."""
+
+    size: int
+    sha256: str
+
+
+class Manifest(BaseModel):
+    """Everything needed to decide whether an index on disk can answer questions now."""
+
+    format_version: int = FORMAT_VERSION
+    qa_version: str = __version__
+    encoder: str
+    dim: int
+    tokenizer: str
+    dense_index: str
+    chunk_max_chars: int
+    chunk_min_chars: int
+    corpus_dir: str
+    corpus_fingerprint: str
+    articles: int
+    chunks: int
+    built_at: str
+    build_seconds: float
+    problems: list[CorpusProblem] = []
+    files: dict[str, FileRecord] = {}
+
+    def save(self, folder: Path) -> None:
+        """Write manifest.json into folder."""
+        (folder / MANIFEST_FILE).write_text(self.model_dump_json(indent=2), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Manifest":
+        """Read and validate manifest.json from folder."""
+        path = folder / MANIFEST_FILE
+        if not path.is_file():
+            raise IndexMissingError(f"no index in {folder} (no {MANIFEST_FILE}); build one with `qa index`")
+        try:
+            manifest = cls.model_validate_json(path.read_text("utf-8"))
+        except (ValidationError, ValueError) as error:
+            raise IndexMismatchError(f"{path} is damaged ({error.__class__.__name__}); rebuild with `qa index`") from error
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{folder} has index format {manifest.format_version}, this version reads {FORMAT_VERSION}; "
+                "rebuild it with `qa index`"
+            )
+        return manifest
+
+    def check_encoder(self, name: str, dim: int | None = None) -> None:
+        """Refuse a question encoder other than the one the vectors were made with."""
+        if name != self.encoder:
+            raise IndexMismatchError(
+                f"the index was built with encoder {self.encoder!r} but {name!r} was asked for; "
+                f"rebuild with `qa index --model {name}`, or use --model {self.encoder} / QA_EMBED_MODEL={self.encoder}"
+            )
+        if dim is not None and dim != self.dim:
+            raise IndexMismatchError(
+                f"encoder {name!r} gives {dim}-dimensional vectors but the index holds {self.dim}; rebuild with `qa index`"
+            )
+
+    def check_files(self, folder: Path, hashes: bool = True) -> None:
+        """Refuse missing, truncated or altered index files."""
+        for name, record in self.files.items():
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != record.size or (hashes and sha256_file(path) != record.sha256):
+                raise IndexMismatchError(f"index file {path} is missing or damaged; rebuild with `qa index`")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_files(folder: Path) -> dict[str, FileRecord]:
+    """Size and hash of every file under folder, by relative path."""
+    return {
+        path.relative_to(folder).as_posix(): FileRecord(size=path.stat().st_size, sha256=sha256_file(path))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST_FILE
+    }

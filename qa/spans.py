@@ -1,0 +1,214 @@
+"""Candidate answer spans and their features, computed for all spans of a sentence at once.
+
+A candidate is a run of whole jieba tokens inside an evidence sentence that does
+not start or end with punctuation. Its features say how it sits against the
+question (does the text before it match the words before the question word, the
+text after it the words after; does it repeat the question), what it looks like
+(a quantity with its unit, a date, a name, a quoted title, an enumeration), where
+its boundaries fall, and how good its sentence and passage are. Every feature is
+a prefix-sum difference or an array lookup, so a sentence's few hundred spans cost
+a handful of numpy operations rather than a Python loop each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.evidence import ANCHOR_CAP, QuestionTerms, Sentence, prefix_match, suffix_match
+from qa.question import Question
+from qa.text import is_punct
+
+MAX_SPAN_TOKENS = 24
+MAX_SPAN_CHARS = 80
+NEAR = 8  # characters looked at on each side of a span
+FAR = 30  # distances are capped here
+
+ANSWER_TYPES = ("quantity", "time", "person", "place", "list", "entity", "reason", "manner", "other")
+DIGITS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿半")
+QUALIFIERS = frozenset("超近约逾共达仅余多几数")
+UNIT_CHARS = frozenset("亿万千百元美镑欧日个名位人家所座项件条种起张台辆架艘部本篇集场层度批户处间块份株棵只头匹首句字门班列期轮季级倍成%‰年月天周岁次米吨克公里斤平方小时分秒以上下左右余多")
+TIME_CHARS = DIGITS | frozenset("年月日号世纪代初末底中旬时分秒春夏秋冬前后期间朝晚早上下半至到-~/")
+OPENERS, CLOSERS = "“《「『\"'（(", "”》」』\"'）)"
+TAG_GROUPS = {
+    "person": ("nr", "nrt", "nrfg"),
+    "place": ("ns",),
+    "org": ("nt", "nz", "j"),
+    "noun": ("n", "ng", "vn", "an"),
+    "verb": ("v", "vd", "vg", "vi", "vq"),
+    "number": ("m", "mq", "q"),
+    "time": ("t", "tg"),
+    "foreign": ("eng",),
+}
+
+FEATURES = (
+    ["bias", "length", "tokens", "repeats_question", "inside_question_pairs", "left_exact", "right_exact",
+     "left_near", "right_near", "left_distance", "right_distance", "punct_after_left_anchor",
+     "punct_before_right_anchor", "starts_clause", "ends_clause", "whole_sentence", "inner_commas",
+     "enumeration_marks", "quoted", "quantity_like", "digit_share", "starts_with_number", "unit_match",
+     "time_like", "relative_position", "sentence_score", "sentence_rank", "passage_rank", "passage_score",
+     "sentence_is_question", "has_left_context", "has_right_context", "ends_sentence"]
+    + [f"tag_{group}" for group in TAG_GROUPS]
+    + [f"type_{kind}" for kind in ANSWER_TYPES]
+)
+
+
+@dataclass
+class Candidates:
+    """Spans of the evidence sentences: sentence index, start and end (in the sentence), features."""
+
+    sentence: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    features: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def _prefix(values) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float32))])
+
+
+def _char_flags(text: str, allowed: frozenset) -> np.ndarray:
+    return _prefix([c in allowed for c in text])
+
+
+def _anchor_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
+    """For each position p: how much of the question's left part ends at p, right part starts at p."""
+    n = len(text)
+    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
+    if terms.left:
+        position = text.find(terms.left[-1])
+        while position >= 0:
+            left[position + 1] = suffix_match(text, position + 1, terms.left)
+            position = text.find(terms.left[-1], position + 1)
+    if terms.right:
+        position = text.find(terms.right[0])
+        while position >= 0:
+            right[position] = prefix_match(text, position, terms.right)
+            position = text.find(terms.right[0], position + 1)
+    return left / ANCHOR_CAP, right / ANCHOR_CAP
+
+
+def _ends_with_unit(text: str, unit: str) -> np.ndarray:
+    """flags[p] is 1 when text[:p] ends with the question's unit."""
+    flags = np.zeros(len(text) + 1, np.float32)
+    if unit:
+        position = text.find(unit)
+        while position >= 0:
+            flags[position + len(unit)] = 1.0
+            position = text.find(unit, position + 1)
+    return flags
+
+
+def _span_grid(bounds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """All token index pairs (i, j), i < j, at most MAX_SPAN_TOKENS apart."""
+    count = len(bounds) - 1
+    i, j = np.triu_indices(count + 1, k=1)
+    keep = (j - i) <= MAX_SPAN_TOKENS
+    return i[keep], j[keep]
+
+
+def sentence_candidates(
+    question: Question, terms: QuestionTerms, s: Sentence, keep: int, top_score: float, top_passage: float
+):
+    """(start, end, features) of every candidate span of one sentence."""
+    text, n = s.folded, len(s.folded)
+    bounds = np.asarray(s.bounds)
+    ti, tj = _span_grid(s.bounds)
+    a, b = bounds[ti], bounds[tj]
+    punct = np.array([is_punct(c) for c in text] + [True])
+    ok = (~punct[a]) & (~punct[np.maximum(b - 1, 0)]) & ((b - a) <= MAX_SPAN_CHARS)
+    ti, tj, a, b = ti[ok], tj[ok], a[ok], b[ok]
+    if len(a) == 0:
+        return a, b, np.zeros((0, len(FEATURES)), np.float32)
+    length = (b - a).astype(np.float32)
+
+    qchar, matched, punct_sum = _prefix(s.qchar), _prefix(s.matched), _prefix(punct[:n])
+    commas = _char_flags(text, frozenset("，,；;"))
+    dun = _char_flags(text, frozenset("、"))
+    digits, quantity_chars = _char_flags(text, DIGITS), _char_flags(text, DIGITS | QUALIFIERS | UNIT_CHARS | frozenset(".,%"))
+    time_chars = _char_flags(text, TIME_CHARS)
+    left_at, right_at = _anchor_arrays(text, terms)
+    unit_at = _ends_with_unit(text, question.unit)
+
+    hits = np.concatenate([[-FAR], np.flatnonzero(s.matched), [n + FAR]])  # sentinels: no match either side
+    before = np.searchsorted(hits, a) - 1  # last matched character before a
+    last_hit = hits[before]
+    next_hit = hits[np.searchsorted(hits, b)]  # first matched character at or after b
+    left_distance = np.minimum(a - last_hit - 1, FAR) / FAR
+    right_distance = np.minimum(next_hit - b, FAR) / FAR
+    punct_left = np.minimum(punct_sum[a] - punct_sum[np.clip(last_hit + 1, 0, n)], 3) / 3
+    punct_right = np.minimum(punct_sum[np.clip(next_hit, 0, n)] - punct_sum[b], 3) / 3
+
+    def window(prefix, lo, hi):
+        return prefix[np.clip(hi, 0, n)] - prefix[np.clip(lo, 0, n)]
+
+    openers = np.array([False] + [c in OPENERS for c in text])
+    closers = np.array([c in CLOSERS for c in text] + [False])
+    starts_clause = (a == 0) | punct[np.maximum(a - 1, 0)]
+    ends_clause = (b == n) | punct[np.minimum(b, n)]
+    digit_count = digits[b] - digits[a]
+    first_chars = np.array([text[x] for x in a])
+
+    tag_share = []
+    for group in TAG_GROUPS.values():
+        tag_prefix = _prefix([tag in group for tag in s.tags])
+        tag_share.append((tag_prefix[tj] - tag_prefix[ti]) / (tj - ti))
+    type_row = np.array([question.answer_type == kind for kind in ANSWER_TYPES], np.float32)
+
+    columns = [
+        np.ones_like(length),
+        np.log1p(length) / np.log(MAX_SPAN_CHARS),
+        (tj - ti) / MAX_SPAN_TOKENS,
+        (qchar[b] - qchar[a]) / length,
+        (matched[b] - matched[a]) / length,
+        left_at[a],
+        right_at[b],
+        window(matched, a - NEAR, a) / NEAR,
+        window(matched, b, b + NEAR) / NEAR,
+        left_distance,
+        right_distance,
+        punct_left,
+        punct_right,
+        starts_clause,
+        ends_clause,
+        (a == 0) & (b == n),
+        np.minimum(commas[b] - commas[a], 5) / 5,
+        np.minimum(dun[b] - dun[a], 5) / 5,
+        openers[a] & closers[b],
+        ((quantity_chars[b] - quantity_chars[a]) == length) & (digit_count > 0) & (length <= 16),
+        digit_count / length,
+        np.isin(first_chars, list(DIGITS | QUALIFIERS)),
+        unit_at[b],
+        ((time_chars[b] - time_chars[a]) == length) & (digit_count > 0),
+        a / max(n, 1),
+        np.full_like(length, s.score / top_score if top_score > 0 else 0.0),
+        np.full_like(length, s.rank / max(keep, 1)),
+        np.full_like(length, (s.passage.rank - 1) / 10),
+        np.full_like(length, s.passage.score / top_passage if top_passage > 0 else 0.0),
+        np.full_like(length, s.is_question),
+        np.full_like(length, bool(terms.left)),
+        np.full_like(length, bool(terms.right)),
+        b == n,
+        *tag_share,
+    ]
+    features = np.column_stack([np.asarray(c, np.float32) for c in columns])
+    features = np.hstack([features, np.broadcast_to(type_row, (len(a), len(ANSWER_TYPES)))])
+    return a, b, features
+
+
+def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
+    """All candidate spans of the ranked evidence sentences."""
+    parts = []
+    top_score = max((s.score for s in sentences), default=0.0)
+    top_passage = max((s.passage.score for s in sentences), default=0.0)
+    for index, sentence in enumerate(sentences):
+        a, b, features = sentence_candidates(question, terms, sentence, len(sentences), top_score, top_passage)
+        parts.append((np.full(len(a), index), a, b, features))
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32))
+    return Candidates(*(np.concatenate(column) for column in zip(*parts)))

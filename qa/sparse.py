@@ -1,0 +1,66 @@
+"""The sparse half of the index: BM25 over jieba tokens, computed by ``bm25s``.
+
+bm25s numbers documents by their position; ``ids`` maps positions to chunk ids
+so both halves of the index speak chunk ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+IDS_FILE = "ids.npy"
+
+
+class SparseIndex:
+    """BM25 scores of tokenized questions against tokenized chunks."""
+
+    def __init__(self, bm25: bm25s.BM25, ids: np.ndarray):
+        self.bm25 = bm25
+        self.ids = ids
+        # Document frequencies come free from the score matrix: one column per token.
+        indptr = np.asarray(bm25.scores["indptr"])
+        self._df = np.zeros(len(bm25.vocab_dict), np.int64)
+        self._df[: len(indptr) - 1] = np.diff(indptr)
+
+    def idf(self, tokens: list[str]) -> np.ndarray:
+        """BM25 inverse document frequency of each token (unseen tokens get the highest)."""
+        n = len(self.ids)
+        df = np.array([self._df[i] if (i := self.bm25.vocab_dict.get(t)) is not None else 0 for t in tokens])
+        return np.log1p((n - df + 0.5) / (df + 0.5))
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], ids: np.ndarray, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+        """Index one token list per chunk."""
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.index(token_lists, show_progress=len(token_lists) >= 10_000)
+        return cls(bm25, np.asarray(ids, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk ids) with a positive score, best first."""
+        if not tokens:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = self.bm25.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]
+        return scores[top].astype(np.float32), self.ids[top]
+
+    def save(self, folder: str | Path) -> None:
+        """Write bm25s's files and the id map into folder."""
+        folder = Path(folder)
+        self.bm25.save(str(folder), show_progress=False)
+        np.save(folder / IDS_FILE, self.ids)
+
+    @classmethod
+    def load(cls, folder: str | Path, mmap: bool = False) -> "SparseIndex":
+        """Read a folder written by save."""
+        folder = Path(folder)
+        bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
+        return cls(bm25, np.load(folder / IDS_FILE))

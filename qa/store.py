@@ -1,0 +1,126 @@
+"""The chunk store: articles and chunks in one SQLite file, read by id at question time.
+
+SQLite keeps memory flat for large corpora (only the chunks a question retrieves
+are read), gives readers in several threads their own connection, and supports
+adding and removing articles later without rewriting everything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from qa.chunking import Chunk
+from qa.corpus import Article
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
+    sha256 TEXT NOT NULL, chunk_count INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT NOT NULL,
+    segments TEXT NOT NULL, tags TEXT NOT NULL
+);
+CREATE INDEX chunks_article ON chunks(article_id);
+"""
+_CHUNK_COLUMNS = 'id, article_id, paragraph, start, "end", text, heading, segments, tags'
+
+
+class ArticleInfo(BaseModel):
+    """What the store keeps of an article besides its chunks."""
+
+    id: str
+    title: str
+    source: str
+    path: str
+    chunk_count: int
+
+
+class StoredChunk(Chunk):
+    """A chunk as read back, with its part-of-speech tags for the answer selector."""
+
+    tags: list[tuple[int, str]] = []
+
+
+class ChunkStore:
+    """Read access to a chunk database; one connection per thread."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"chunk store not found: {self.path}")
+        self._local = threading.local()
+
+    @staticmethod
+    def write(path: str | Path, articles: list[Article], chunks: list[Chunk], tags: list[list[tuple[int, str]]]) -> None:
+        """Create a new store file holding the articles and their chunks."""
+        counts: dict[str, int] = {}
+        for chunk in chunks:
+            counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
+        with sqlite3.connect(path) as db:
+            db.executescript(_SCHEMA)
+            db.executemany(
+                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+                [(a.id, a.title, a.source, a.path, a.sha256, counts.get(a.id, 0)) for a in articles],
+            )
+            db.executemany(
+                f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, c.article_id, c.paragraph, c.start, c.end, c.text, c.heading,
+                     json.dumps(c.segments), json.dumps(t, ensure_ascii=False))
+                    for c, t in zip(chunks, tags)
+                ],
+            )
+        sqlite3.connect(path).close()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+            self._local.db = db
+        return db
+
+    def chunks(self, ids: list[int]) -> list[StoredChunk]:
+        """The chunks with these ids, in the order asked; unknown ids are skipped."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", [int(i) for i in ids])
+        found = {row[0]: row for row in rows}
+        return [self._chunk(found[i]) for i in ids if i in found]
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk in id order (for evaluation and maintenance, not the question path)."""
+        return [self._chunk(row) for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY id")]
+
+    def articles(self) -> list[ArticleInfo]:
+        """All articles, by id."""
+        rows = self._db.execute("SELECT id, title, source, path, chunk_count FROM articles ORDER BY id")
+        return [ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4]) for r in rows]
+
+    def article(self, article_id: str) -> ArticleInfo | None:
+        """One article by id, or None."""
+        return self._article_map().get(article_id)
+
+    def _article_map(self) -> dict[str, ArticleInfo]:
+        cached = getattr(self, "_articles", None)
+        if cached is None:
+            cached = self._articles = {a.id: a for a in self.articles()}
+        return cached
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    @staticmethod
+    def _chunk(row) -> StoredChunk:
+        return StoredChunk(
+            id=row[0], article_id=row[1], paragraph=row[2], start=row[3], end=row[4], text=row[5],
+            heading=row[6], segments=json.loads(row[7]), tags=json.loads(row[8]),
+        )

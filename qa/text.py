@@ -1,0 +1,79 @@
+"""Text utilities for Chinese: width folding, character classes and sentence splitting.
+
+Everything here keeps string length unchanged, so positions found in folded text
+are valid in the original text and answers can always be cut from the original.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Full-width ASCII variants (！ to ～) map one-to-one onto ASCII; the ideographic
+# space becomes a plain space. Length-preserving, unlike NFKC.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FOLD[0x3000] = 0x20
+
+SENTENCE_END = "。！？!?；;…"
+CLOSERS = "”’」』）)》】\"'"
+CLAUSE_END = SENTENCE_END + "，,、：:"
+PUNCTUATION = set(
+    "-:_*^/\\~`+=，。：？！“”；’‘《》……·、「」（）－～『』()[]【】<>〈〉,.;?!\"'…—　 \t\n"
+)
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A newline also ends a sentence: chunks join merged paragraphs with one.
+_SENTENCE = re.compile(rf"[^{SENTENCE_END}\n]*(?:[{SENTENCE_END}]+[{re.escape(CLOSERS)}]*|\n|$)")
+
+
+def fold(text: str) -> str:
+    """Fold full-width letters, digits and punctuation to ASCII, keeping the length."""
+    return text.translate(_FOLD)
+
+
+def is_cjk(char: str) -> bool:
+    """True for a CJK ideograph."""
+    return bool(_CJK.match(char))
+
+
+def is_punct(char: str) -> bool:
+    """True for Chinese or ASCII punctuation and whitespace."""
+    return char in PUNCTUATION
+
+
+def ends_sentence(line: str) -> bool:
+    """True when a line ends a sentence (a closing quote after the stop counts)."""
+    stripped = line.rstrip().rstrip(CLOSERS)
+    return bool(stripped) and stripped[-1] in SENTENCE_END
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences at 。！？； (and ASCII twins), returning (start, end) spans.
+
+    A closing quote or bracket right after the stop stays with its sentence.
+    Leading whitespace is not part of a sentence; empty sentences are dropped.
+    """
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of text, as strings."""
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def strip_punct(text: str) -> str:
+    """Remove leading and trailing punctuation and spaces."""
+    start, end = 0, len(text)
+    while start < end and is_punct(text[start]):
+        start += 1
+    while end > start and is_punct(text[end - 1]):
+        end -= 1
+    return text[start:end]
