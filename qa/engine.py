@@ -47,9 +47,16 @@ class Engine:
 
     @classmethod
     def load(
-        cls, index_dir: str | Path | None = None, settings: Settings | None = None, build_if_missing: bool = False
+        cls,
+        index_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        build_if_missing: bool = False,
+        model: dict | None = None,
     ) -> "Engine":
-        """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked."""
+        """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked.
+
+        model replaces the shipped answer model (see qa.ranker), for training and experiments.
+        """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
         try:
@@ -60,7 +67,7 @@ class Engine:
             log.warning("no index in %s; building it from %s", index_dir, settings.corpus_dir)
             build_index(settings.corpus_dir, index_dir, settings)
             index = HybridIndex.load(index_dir, settings.embed_model)
-        return cls(index, settings)
+        return cls(index, settings, model)
 
     def check_question(self, question: str) -> str:
         """The question stripped, or a clear error for an empty or over-long one."""

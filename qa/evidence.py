@@ -1,56 +1,65 @@
 """Evidence sentences: split retrieved passages into sentences and rank them against the question.
 
-A sentence is scored by how much of the question it covers (characters and
-character pairs, function characters discounted), how well the words around the
-question word line up with it, and the rank of its passage. Only the best few
-sentences go on to span extraction, which keeps the answer step fast.
+A sentence is described by how much of the question it covers (characters,
+character pairs, IDF-weighted words, the longest run of question text), how well
+the words on each side of the question word line up with it, whether it holds
+something of the asked-for type, and its passage's rank. A linear model over
+these (fitted with the span ranker, see ``eval/train_answer_model.py``) scores it;
+only the best few sentences go on to span extraction, which keeps answers fast.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from qa.question import Question
 from qa.retriever import Passage
 from qa.text import fold, is_punct, sentence_spans
+from qa.tokenization import tokenize
 
 # Characters too common to count as evidence that a sentence is about the question.
 FUNCTION_CHARS = frozenset("的了是在和与及或有为被把这那个吗呢么吧啊请问就也都而其之以于对从向")
 ANCHOR_CAP = 8
+DIGIT_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿")
+
+SENTENCE_FEATURES = (
+    "char_cover", "pair_cover", "token_cover", "longest_run", "left_anchor", "right_anchor", "passage_score",
+    "passage_rank", "is_question", "length", "type_support", "bias",
+)
+
+
+def _pairs(text: str) -> frozenset:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1) if not is_punct(text[i]) and not is_punct(text[i + 1]))
 
 
 @dataclass
 class QuestionTerms:
-    """The question's characters and character pairs, for matching against sentences."""
+    """The question's characters, character pairs (each side of the question word) and weighted words."""
 
     question: Question
+    idf: object = None  # callable: tokens -> IDF array
     chars: frozenset = field(init=False)
-    bigrams: frozenset = field(init=False)
+    left_pairs: frozenset = field(init=False)
+    right_pairs: frozenset = field(init=False)
+    tokens: list = field(init=False)
+    weights: np.ndarray = field(init=False)
 
     def __post_init__(self):
         q = self.question
+        self.left, self.right = q.left.lower(), q.right.lower()
         wh = set(q.wh)
-        words = [part.lower() for part in (q.left, q.right)]
         self.chars = frozenset(
-            c for part in words for c in part if not is_punct(c) and c not in FUNCTION_CHARS and c not in wh
+            c for part in (self.left, self.right) for c in part if not is_punct(c) and c not in FUNCTION_CHARS and c not in wh
         )
-        self.bigrams = frozenset(
-            part[i : i + 2]
-            for part in words
-            for i in range(len(part) - 1)
-            if not is_punct(part[i]) and not is_punct(part[i + 1])
-        )
+        self.left_pairs, self.right_pairs = _pairs(self.left), _pairs(self.right)
+        self.tokens = list(dict.fromkeys(tokenize(q.text)))
+        self.weights = np.asarray(self.idf(self.tokens), float) if self.idf and self.tokens else np.ones(len(self.tokens))
 
-    @cached_property
-    def left(self) -> str:
-        return self.question.left.lower()
-
-    @cached_property
-    def right(self) -> str:
-        return self.question.right.lower()
+    @property
+    def pairs(self) -> frozenset:
+        return self.left_pairs | self.right_pairs
 
 
 @dataclass
@@ -65,9 +74,15 @@ class Sentence:
     bounds: list[int]  # token boundaries, relative to start, from 0 to len(text)
     tags: list[str]  # part-of-speech tag of each token
     qchar: np.ndarray  # 1 where the character is a question content character
-    matched: np.ndarray  # 1 where the character is inside a question character pair
+    left_match: np.ndarray  # 1 where the character is in a character pair from left of the question word
+    right_match: np.ndarray  # same, right of the question word
+    features: np.ndarray | None = None
     score: float = 0.0
     rank: int = 0
+
+    @property
+    def matched(self) -> np.ndarray:
+        return np.maximum(self.left_match, self.right_match)
 
     @property
     def is_question(self) -> bool:
@@ -113,21 +128,34 @@ def best_prefix_match(text: str, target: str) -> int:
     return best
 
 
-def _token_bounds(tags: list[tuple[int, str]], start: int, end: int) -> tuple[list[int], list[str]]:
-    """Token boundaries and tags inside [start, end) of a chunk, relative to start."""
-    bounds, labels, pos = [0], [], 0
-    for length, tag in tags:
-        token_start, pos = pos, pos + length
-        if pos <= start or token_start >= end:
-            continue
-        cut = min(pos, end) - start
-        if cut > bounds[-1]:
-            bounds.append(cut)
-            labels.append(tag)
-    if bounds[-1] != end - start:
-        bounds.append(end - start)
-        labels.append("x")
-    return bounds, labels
+def _pair_marks(text: str, pairs: frozenset) -> np.ndarray:
+    marks = np.zeros(len(text), np.float32)
+    if pairs:
+        for i in range(len(text) - 1):
+            if text[i : i + 2] in pairs:
+                marks[i : i + 2] = 1.0
+    return marks
+
+
+def _longest_run(marks: np.ndarray) -> int:
+    """Length of the longest run of ones."""
+    if not marks.any():
+        return 0
+    edges = np.diff(np.concatenate([[0], marks.astype(np.int8), [0]]))
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+
+
+def _token_bounds(ends: np.ndarray, tags: list[str], start: int, end: int) -> tuple[list[int], list[str]]:
+    """Token boundaries and tags inside [start, end) of a chunk, relative to start.
+
+    ends holds the chunk's token end offsets; tokens straddling the sentence edges are clipped.
+    """
+    first = int(np.searchsorted(ends, start, side="right"))
+    last = int(np.searchsorted(ends, end, side="left"))
+    cuts = [int(e) - start for e in ends[first:last]] + [end - start]
+    labels = tags[first : last + 1]
+    labels += ["x"] * (len(cuts) - len(labels))
+    return [0] + cuts, labels
 
 
 def split_passages(passages: list[Passage], terms: QuestionTerms) -> list[Sentence]:
@@ -137,38 +165,67 @@ def split_passages(passages: list[Passage], terms: QuestionTerms) -> list[Senten
         chunk = passage.chunk
         folded = fold(chunk.text).lower()
         qchar = np.fromiter((c in terms.chars for c in folded), dtype=np.float32, count=len(folded))
-        matched = np.zeros(len(folded), dtype=np.float32)
-        for i in range(len(folded) - 1):
-            if folded[i : i + 2] in terms.bigrams:
-                matched[i : i + 2] = 1.0
+        left_match, right_match = _pair_marks(folded, terms.left_pairs), _pair_marks(folded, terms.right_pairs)
+        ends = np.cumsum([length for length, _ in chunk.tags])
+        labels = [tag for _, tag in chunk.tags]
         for start, end in sentence_spans(chunk.text):
-            bounds, tags = _token_bounds(chunk.tags, start, end)
+            bounds, tags = _token_bounds(ends, labels, start, end)
             sentences.append(
                 Sentence(
                     passage=passage, start=start, end=end, text=chunk.text[start:end], folded=folded[start:end],
-                    bounds=bounds, tags=tags, qchar=qchar[start:end], matched=matched[start:end],
+                    bounds=bounds, tags=tags, qchar=qchar[start:end], left_match=left_match[start:end],
+                    right_match=right_match[start:end],
                 )
             )
     return sentences
 
 
-def rank_sentences(sentences: list[Sentence], terms: QuestionTerms, keep: int) -> list[Sentence]:
-    """Score sentences against the question and return the best `keep`, best first."""
+def _type_support(answer_type: str, sentence: Sentence) -> bool:
+    """Whether the sentence holds something of the type the question asks for."""
+    if answer_type in ("quantity", "time"):
+        return any(c in DIGIT_CHARS for c in sentence.folded)
+    if answer_type == "person":
+        return any(tag.startswith("nr") or tag == "eng" for tag in sentence.tags)
+    if answer_type == "place":
+        return any(tag == "ns" for tag in sentence.tags)
+    if answer_type == "list":
+        return "、" in sentence.text
+    return True
+
+
+def sentence_features(sentences: list[Sentence], terms: QuestionTerms) -> np.ndarray:
+    """One SENTENCE_FEATURES row per sentence."""
     total_chars = max(len(terms.chars), 1)
-    total_pairs = max(len(terms.bigrams), 1)
+    total_pairs = max(len(terms.pairs), 1)
+    total_weight = float(terms.weights.sum()) or 1.0
     top_passage = max((s.passage.score for s in sentences), default=1.0) or 1.0
+    rows = []
     for s in sentences:
-        char_cover = len(terms.chars.intersection(s.folded)) / total_chars
-        # Each matched pair marks two characters; overlapping pairs make this a slight overcount.
-        pair_cover = min(float(s.matched.sum()) / (2 * total_pairs), 1.0)
-        anchors = best_suffix_match(s.folded, terms.left) + best_prefix_match(s.folded, terms.right)
-        s.score = (
-            0.45 * char_cover
-            + 0.35 * pair_cover
-            + 0.1 * anchors / (2 * ANCHOR_CAP)
-            + 0.1 * s.passage.score / top_passage
-            - 0.5 * s.is_question
-        )
+        matched = s.matched
+        token_cover = sum(w for t, w in zip(terms.tokens, terms.weights) if t in s.folded) / total_weight
+        rows.append([
+            len(terms.chars.intersection(s.folded)) / total_chars,
+            min(float(matched.sum()) / (2 * total_pairs), 1.0),
+            token_cover,
+            _longest_run(matched) / max(len(terms.left) + len(terms.right), 1),
+            best_suffix_match(s.folded, terms.left) / ANCHOR_CAP,
+            best_prefix_match(s.folded, terms.right) / ANCHOR_CAP,
+            s.passage.score / top_passage,
+            (s.passage.rank - 1) / 10,
+            float(s.is_question),
+            np.log1p(len(s.text)) / np.log(300),
+            float(_type_support(terms.question.answer_type, s)),
+            1.0,
+        ])
+    return np.asarray(rows, np.float32).reshape(len(sentences), len(SENTENCE_FEATURES))
+
+
+def rank_sentences(sentences: list[Sentence], terms: QuestionTerms, keep: int, weights: np.ndarray) -> list[Sentence]:
+    """Score sentences with the linear sentence model and return the best `keep`, best first."""
+    features = sentence_features(sentences, terms)
+    scores = features @ weights
+    for s, row, score in zip(sentences, features, scores):
+        s.features, s.score = row, float(score)
     ranked = sorted(sentences, key=lambda s: -s.score)[:keep]
     for rank, s in enumerate(ranked):
         s.rank = rank

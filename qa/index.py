@@ -42,8 +42,13 @@ STORE_FILE = "chunks.sqlite"
 
 
 def index_text(title: str, heading: str, text: str) -> str:
-    """The text that represents a chunk to both retrievers."""
-    return text
+    """The text that represents a chunk to both retrievers: article title, section heading, body.
+
+    Titles and headings name what a paragraph is about (an encyclopedia entry's
+    subject, the interviewee of a column) even where the paragraph itself does not;
+    adding them raised CMRC 2018 recall@1 from 0.961 to 0.973 (eval/RESULTS.md).
+    """
+    return "\n".join(part for part in (title, heading, text) if part)
 
 
 def build_index(

@@ -58,6 +58,10 @@ def analyze(question: str) -> Question:
         return Question(text=text, answer_type="other", left=text)
     kind = match.lastgroup or "other"
     left, right = text[: match.start()], text[match.end() :]
+    if match.group(0) == "为什么" and not right:
+        # "……即算为什么" asks what it counts as (为 + 什么), not why.
+        kind, left = "entity", left + "为"
+        match = re.search("什么$", text)
     unit = ""
     if kind == "quantity":
         unit_match = _UNIT.match(right)

@@ -13,13 +13,12 @@ from collections.abc import Callable
 import numpy as np
 
 from qa.calibration import CONFIDENCE_FEATURES, Calibrator
-from qa.evidence import QuestionTerms, rank_sentences, split_passages
+from qa.evidence import SENTENCE_FEATURES, QuestionTerms, rank_sentences, split_passages
 from qa.question import Question, analyze
 from qa.ranker import SpanRanker, load_model_file
 from qa.results import Answer, Source
 from qa.retriever import Passage
 from qa.spans import FEATURES, Candidates, candidates
-from qa.tokenization import tokenize
 
 SENTENCES_KEPT = 4
 _F = {name: i for i, name in enumerate(FEATURES)}
@@ -36,6 +35,9 @@ class AnswerSelector:
         model: dict | None = None,
     ):
         model = model or load_model_file()
+        if list(model["sentences"]["features"]) != list(SENTENCE_FEATURES):
+            raise ValueError("the sentence model was trained for other features; retrain the answer model")
+        self.sentence_weights = np.asarray(model["sentences"]["weights"], np.float32)
         self.ranker = SpanRanker(model["ranker"])
         self.calibrator = Calibrator(model["calibrator"])
         self.idf = idf
@@ -44,8 +46,8 @@ class AnswerSelector:
 
     def candidates(self, question: Question, passages: list[Passage]):
         """The evidence sentences and their candidate spans, for selection and for training."""
-        terms = QuestionTerms(question)
-        sentences = rank_sentences(split_passages(passages, terms), terms, SENTENCES_KEPT)
+        terms = QuestionTerms(question, self.idf)
+        sentences = rank_sentences(split_passages(passages, terms), terms, SENTENCES_KEPT, self.sentence_weights)
         return terms, sentences, candidates(question, terms, sentences)
 
     def select(self, question_text: str, passages: list[Passage]) -> Answer:
@@ -95,8 +97,7 @@ class AnswerSelector:
         rivals = scores[~overlap]
         margin = float(scores[best] - rivals.max()) if len(rivals) else 5.0
         chunk = sentence.passage.chunk
-        tokens = list(dict.fromkeys(tokenize(question.text)))
-        weights = self.idf(tokens) if tokens else np.zeros(0)
+        tokens, weights = terms.tokens, terms.weights
         context = f"{self.title(chunk.article_id)} {chunk.heading} {chunk.text}".lower()
         in_passage = np.array([t in context for t in tokens], bool)
         in_sentence = np.array([t in sentence.folded for t in tokens], bool)

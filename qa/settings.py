@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=1000)
-    fusion: Literal["rrf", "weighted", "bm25", "dense"] = "rrf"
-    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    # Chosen with eval/fusion_sweep.py; see eval/RESULTS.md.
+    fusion: Literal["rrf", "weighted", "bm25", "dense"] = "weighted"
+    dense_weight: float = Field(0.2, ge=0.0, le=1.0)
     rrf_k: int = Field(60, ge=1)
 
     # Answers.

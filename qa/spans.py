@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.evidence import ANCHOR_CAP, QuestionTerms, Sentence, prefix_match, suffix_match
+from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, Sentence, prefix_match, suffix_match
 from qa.question import Question
 from qa.text import is_punct
 
@@ -44,11 +44,13 @@ TAG_GROUPS = {
 
 FEATURES = (
     ["bias", "length", "tokens", "repeats_question", "inside_question_pairs", "left_exact", "right_exact",
-     "left_near", "right_near", "left_distance", "right_distance", "punct_after_left_anchor",
-     "punct_before_right_anchor", "starts_clause", "ends_clause", "whole_sentence", "inner_commas",
-     "enumeration_marks", "quoted", "quantity_like", "digit_share", "starts_with_number", "unit_match",
-     "time_like", "relative_position", "sentence_score", "sentence_rank", "passage_rank", "passage_score",
-     "sentence_is_question", "has_left_context", "has_right_context", "ends_sentence"]
+     "left_near", "right_near", "left_fuzzy", "right_fuzzy", "left_distance", "right_distance",
+     "punct_after_left_anchor", "punct_before_right_anchor", "support_outside", "starts_clause", "ends_clause",
+     "whole_sentence", "inner_commas", "enumeration_marks", "quoted", "quantity_like", "digit_share",
+     "starts_with_number", "unit_match", "time_like", "relative_position", "sentence_score", "sentence_rank",
+     "passage_rank", "passage_score", "sentence_is_question", "has_left_context", "has_right_context",
+     "ends_sentence"]
+    + [f"sentence_{name}" for name in SENTENCE_FEATURES if name != "bias"]
     + [f"tag_{group}" for group in TAG_GROUPS]
     + [f"type_{kind}" for kind in ANSWER_TYPES]
 )
@@ -103,23 +105,40 @@ def _ends_with_unit(text: str, unit: str) -> np.ndarray:
     return flags
 
 
-def _span_grid(bounds: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """All token index pairs (i, j), i < j, at most MAX_SPAN_TOKENS apart."""
+FUZZY = 6  # question characters compared on each side
+
+
+def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the question's last (first) characters before (after) the question word found in the
+    NEAR characters before (after) each position: alignment that tolerates small rewordings."""
+    n = len(text)
+    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
+    tail, head = set(terms.left[-FUZZY:]) - {" "}, set(terms.right[:FUZZY]) - {" "}
+    for p in range(n + 1):
+        if tail:
+            left[p] = len(tail.intersection(text[max(p - NEAR, 0) : p])) / len(tail)
+        if head:
+            right[p] = len(head.intersection(text[p : p + NEAR])) / len(head)
+    return left, right
+
+
+def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Token index pairs (i, j), i < j: all up to MAX_SPAN_TOKENS apart, and any length when both
+    ends fall on clause boundaries (long CMRC-style answers are whole clauses or sentences)."""
     count = len(bounds) - 1
     i, j = np.triu_indices(count + 1, k=1)
-    keep = (j - i) <= MAX_SPAN_TOKENS
+    keep = ((j - i) <= MAX_SPAN_TOKENS) | (clause_tokens[i] & clause_tokens[j])
     return i[keep], j[keep]
 
 
-def sentence_candidates(
-    question: Question, terms: QuestionTerms, s: Sentence, keep: int, top_score: float, top_passage: float
-):
+def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, keep: int, top_passage: float):
     """(start, end, features) of every candidate span of one sentence."""
     text, n = s.folded, len(s.folded)
     bounds = np.asarray(s.bounds)
-    ti, tj = _span_grid(s.bounds)
-    a, b = bounds[ti], bounds[tj]
     punct = np.array([is_punct(c) for c in text] + [True])
+    at_clause = np.array([p == 0 or p >= n or punct[p - 1] or punct[p] for p in s.bounds])
+    ti, tj = _span_grid(s.bounds, at_clause)
+    a, b = bounds[ti], bounds[tj]
     ok = (~punct[a]) & (~punct[np.maximum(b - 1, 0)]) & ((b - a) <= MAX_SPAN_CHARS)
     ti, tj, a, b = ti[ok], tj[ok], a[ok], b[ok]
     if len(a) == 0:
@@ -127,6 +146,8 @@ def sentence_candidates(
     length = (b - a).astype(np.float32)
 
     qchar, matched, punct_sum = _prefix(s.qchar), _prefix(s.matched), _prefix(punct[:n])
+    left_matched, right_matched = _prefix(s.left_match), _prefix(s.right_match)
+    left_fuzzy, right_fuzzy = _fuzzy_arrays(text, terms)
     commas = _char_flags(text, frozenset("，,；;"))
     dun = _char_flags(text, frozenset("、"))
     digits, quantity_chars = _char_flags(text, DIGITS), _char_flags(text, DIGITS | QUALIFIERS | UNIT_CHARS | frozenset(".,%"))
@@ -134,10 +155,11 @@ def sentence_candidates(
     left_at, right_at = _anchor_arrays(text, terms)
     unit_at = _ends_with_unit(text, question.unit)
 
-    hits = np.concatenate([[-FAR], np.flatnonzero(s.matched), [n + FAR]])  # sentinels: no match either side
-    before = np.searchsorted(hits, a) - 1  # last matched character before a
-    last_hit = hits[before]
-    next_hit = hits[np.searchsorted(hits, b)]  # first matched character at or after b
+    # Sentinels stand for "no match on that side".
+    left_hits = np.concatenate([[-FAR], np.flatnonzero(s.left_match), [n + FAR]])
+    right_hits = np.concatenate([[-FAR], np.flatnonzero(s.right_match), [n + FAR]])
+    last_hit = left_hits[np.searchsorted(left_hits, a) - 1]  # last left-side match before a
+    next_hit = right_hits[np.searchsorted(right_hits, b)]  # first right-side match at or after b
     left_distance = np.minimum(a - last_hit - 1, FAR) / FAR
     right_distance = np.minimum(next_hit - b, FAR) / FAR
     punct_left = np.minimum(punct_sum[a] - punct_sum[np.clip(last_hit + 1, 0, n)], 3) / 3
@@ -167,12 +189,15 @@ def sentence_candidates(
         (matched[b] - matched[a]) / length,
         left_at[a],
         right_at[b],
-        window(matched, a - NEAR, a) / NEAR,
-        window(matched, b, b + NEAR) / NEAR,
+        window(left_matched, a - NEAR, a) / NEAR,
+        window(right_matched, b, b + NEAR) / NEAR,
+        left_fuzzy[a],
+        right_fuzzy[b],
         left_distance,
         right_distance,
         punct_left,
         punct_right,
+        (qchar[n] - (qchar[b] - qchar[a])) / max(len(terms.chars), 1),
         starts_clause,
         ends_clause,
         (a == 0) & (b == n),
@@ -185,7 +210,7 @@ def sentence_candidates(
         unit_at[b],
         ((time_chars[b] - time_chars[a]) == length) & (digit_count > 0),
         a / max(n, 1),
-        np.full_like(length, s.score / top_score if top_score > 0 else 0.0),
+        np.full_like(length, 1.0 / (1.0 + np.exp(-s.score))),
         np.full_like(length, s.rank / max(keep, 1)),
         np.full_like(length, (s.passage.rank - 1) / 10),
         np.full_like(length, s.passage.score / top_passage if top_passage > 0 else 0.0),
@@ -193,6 +218,7 @@ def sentence_candidates(
         np.full_like(length, bool(terms.left)),
         np.full_like(length, bool(terms.right)),
         b == n,
+        *(np.full_like(length, value) for value in s.features[:-1]),
         *tag_share,
     ]
     features = np.column_stack([np.asarray(c, np.float32) for c in columns])
@@ -203,10 +229,9 @@ def sentence_candidates(
 def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
     """All candidate spans of the ranked evidence sentences."""
     parts = []
-    top_score = max((s.score for s in sentences), default=0.0)
     top_passage = max((s.passage.score for s in sentences), default=0.0)
     for index, sentence in enumerate(sentences):
-        a, b, features = sentence_candidates(question, terms, sentence, len(sentences), top_score, top_passage)
+        a, b, features = sentence_candidates(question, terms, sentence, len(sentences), top_passage)
         parts.append((np.full(len(a), index), a, b, features))
     if not parts:
         empty = np.zeros(0, np.int64)

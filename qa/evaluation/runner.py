@@ -49,9 +49,15 @@ def is_hit(item: EvalItem, passage: Passage) -> bool:
 
 
 def predict(engine: Engine, item: EvalItem) -> Prediction:
-    """Ask one question (timed, index already loaded) and score the result."""
+    """Ask one question (timed, index already loaded) and score the result.
+
+    A question the engine refuses (empty, too long) counts as an abstention.
+    """
     started = time.perf_counter()
-    passages = engine.retrieve(item.question, max(RETRIEVAL_DEPTH, engine.settings.top_k))
+    try:
+        passages = engine.retrieve(item.question, max(RETRIEVAL_DEPTH, engine.settings.top_k))
+    except ValueError:
+        passages = []
     answer = engine.answer(item.question, passages[: engine.settings.top_k])
     latency = (time.perf_counter() - started) * 1000
     hit_rank = next((p.rank for p in passages if item.answerable and is_hit(item, p)), None)
@@ -69,6 +75,6 @@ def predict(engine: Engine, item: EvalItem) -> Prediction:
 
 def run(engine: Engine, items: list[EvalItem], progress: bool = True) -> list[Prediction]:
     """Predict every item, after a few untimed warm-up questions (first-call loading)."""
-    for item in items[:WARMUP_QUESTIONS]:
+    for item in [item for item in items if item.question.strip()][:WARMUP_QUESTIONS]:
         engine.ask(item.question)
     return [predict(engine, item) for item in tqdm(items, desc="evaluating", unit="q", disable=not progress)]

@@ -1,0 +1,338 @@
+"""Train the answer model (sentence scorer, span ranker, confidence calibrator) on CMRC 2018 trial.
+
+    python eval/train_answer_model.py [../shared/cmrc2018/cmrc2018_trial.json] [--folds 5] [--out qa/data/answer_model.json]
+
+1. Index all CMRC paragraphs together (open corpus) with the current settings and
+   retrieve passages for every question exactly as the engine does. A second copy
+   of each question is retrieved with its gold paragraph removed: those teach the
+   calibrator what an answer without support in the corpus looks like.
+2. Cross-validate by article (GroupKFold on the document title). In each fold:
+   a logistic sentence scorer is fitted on the training questions' sentences
+   (label: the sentence overlaps a gold span); the best sentences of every
+   question are cut into candidate spans with the engine's own code, each
+   labelled with its F1 against the gold spans (characters, punctuation ignored);
+   a small network is trained listwise (softmax over a question's candidates,
+   towards the best ones) and picks the answers of the held-out questions.
+   The out-of-fold EM/F1 are the reported figures; the out-of-fold confidence
+   features fit the logistic calibrator (right = F1 ≥ 0.8).
+3. Fit everything once more on all questions and save it with the figures.
+
+Needs the training extras: ``pip install -e .[train]`` (scikit-learn; torch comes
+with sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from tqdm import tqdm
+
+from qa.calibration import CONFIDENCE_FEATURES
+from qa.engine import Engine
+from qa.evaluation.datasets import EvalItem, load_squad
+from qa.evaluation.metrics import exact_match, f1_score
+from qa.evidence import SENTENCE_FEATURES, QuestionTerms, Sentence, rank_sentences, sentence_features, split_passages
+from qa.index import build_index
+from qa.question import Question, analyze
+from qa.ranker import MODEL_FILE, SpanRanker
+from qa.selector import SENTENCES_KEPT, AnswerSelector
+from qa.spans import FEATURES, Candidates, candidates
+from qa.text import is_punct
+
+RIGHT_F1 = 0.8
+HIDDEN = 32
+EPOCHS = 300
+WEIGHT_DECAY = 1e-2
+NEGATIVES_PER_QUESTION = 300
+REMOVED_GOLD_DEPTH = 20
+
+
+@dataclass
+class Retrieved:
+    """A question's retrieval outcome: everything later stages need, computed once."""
+
+    item: EvalItem
+    group: str
+    question: Question
+    terms: QuestionTerms
+    sentences: list[Sentence]
+    sentence_labels: np.ndarray
+    gold_removed: bool
+
+
+@dataclass
+class Ranked:
+    """A question's candidates under one sentence scorer."""
+
+    source: Retrieved
+    sentences: list[Sentence]
+    spans: Candidates
+    labels: np.ndarray
+    texts: list[str]
+
+
+class Gold:
+    """Gold answer spans by paragraph, and a punctuation-free character count for F1 labels."""
+
+    def __init__(self, data: dict):
+        self.spans: dict[str, list[tuple[int, int]]] = {}
+        self.content: dict[str, np.ndarray] = {}
+        for document in data["data"]:
+            for paragraph in document["paragraphs"]:
+                context = paragraph["context"]
+                self.content[paragraph["id"]] = np.concatenate([[0], np.cumsum([not is_punct(c) for c in context])])
+                for qa in paragraph["qas"]:
+                    self.spans[str(qa["id"])] = self._locate(context, qa["answers"])
+
+    @staticmethod
+    def _locate(context: str, answers: list[dict]) -> list[tuple[int, int]]:
+        spans = []
+        for answer in answers:
+            text, start = answer["text"], answer.get("answer_start", -1)
+            if context[start : start + len(text)] != text:
+                found = [i for i in range(len(context)) if context.startswith(text, i)]
+                if not found:
+                    continue
+                start = min(found, key=lambda i: abs(i - start))
+            spans.append((start, start + len(text)))
+        return spans
+
+    def f1(self, item: EvalItem, article_id: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """F1 of article spans against the item's gold spans, counting non-punctuation characters."""
+        best = np.zeros(len(starts), np.float32)
+        if article_id != item.gold_article:
+            return best
+        content = self.content[article_id]
+        size = content[ends] - content[starts]
+        for g_start, g_end in self.spans[item.id]:
+            overlap = np.clip(content[np.minimum(ends, g_end)] - content[np.maximum(starts, g_start)], 0, None)
+            overlap = np.where(np.minimum(ends, g_end) > np.maximum(starts, g_start), overlap, 0)
+            precision = overlap / np.maximum(size, 1)
+            recall = overlap / max(content[g_end] - content[g_start], 1)
+            best = np.maximum(best, np.where(overlap > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-9), 0))
+        return best
+
+
+def sentence_spans_in_article(sentence: Sentence) -> tuple[int, int]:
+    chunk = sentence.passage.chunk
+    return chunk.article_offset(sentence.start), chunk.article_offset(sentence.end - 1) + 1
+
+
+def neutral_model() -> dict:
+    """A stand-in answer model for the engine that retrieves training data (its ranker is not used)."""
+    sentence_weights = {"char_cover": 0.45, "pair_cover": 0.35, "left_anchor": 0.05, "right_anchor": 0.05,
+                        "passage_score": 0.1, "is_question": -0.5}
+    return {
+        "sentences": {"features": list(SENTENCE_FEATURES),
+                      "weights": [sentence_weights.get(name, 0.0) for name in SENTENCE_FEATURES]},
+        "ranker": {"features": list(FEATURES), "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES),
+                   "layers": [([[0.0]] * len(FEATURES), [0.0])]},
+        "calibrator": {"features": list(CONFIDENCE_FEATURES), "weights": [0.0] * len(CONFIDENCE_FEATURES), "bias": 0.0},
+    }
+
+
+def collect(engine: Engine, gold: Gold, items: list[EvalItem], groups: dict, remove_gold: bool) -> list[Retrieved]:
+    """Retrieve every question once and split its passages into scored-later sentences."""
+    questions = []
+    top_k = engine.settings.top_k
+    for item in tqdm(items, desc="retrieving" + (" (gold removed)" if remove_gold else ""), unit="q"):
+        if not item.question.strip():
+            continue  # CMRC's trial set has one empty question
+        passages = engine.retrieve(item.question, REMOVED_GOLD_DEPTH if remove_gold else top_k)
+        if remove_gold:
+            passages = [p for p in passages if p.chunk.article_id != item.gold_article][:top_k]
+        question = analyze(item.question)
+        terms = QuestionTerms(question, engine.selector.idf)
+        sentences = split_passages(passages, terms)
+        if not sentences:
+            continue
+        features = sentence_features(sentences, terms)
+        labels = []
+        for sentence, row in zip(sentences, features):
+            sentence.features = row
+            start, end = sentence_spans_in_article(sentence)
+            labels.append(gold.f1(item, sentence.passage.chunk.article_id, np.array([start]), np.array([end]))[0] > 0)
+        questions.append(Retrieved(item, groups[item.id], question, terms, sentences, np.array(labels), remove_gold))
+    return questions
+
+
+def fit_sentence_scorer(questions: list[Retrieved]) -> np.ndarray:
+    """Logistic weights over SENTENCE_FEATURES (the last feature is the bias)."""
+    x = np.concatenate([np.stack([s.features for s in q.sentences]) for q in questions])
+    y = np.concatenate([q.sentence_labels for q in questions])
+    model = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False).fit(x, y)
+    return model.coef_[0].astype(np.float32)
+
+
+def rank(questions: list[Retrieved], weights: np.ndarray, gold: Gold) -> list[Ranked]:
+    """Keep each question's best sentences under weights and label their candidate spans."""
+    ranked = []
+    for q in questions:
+        sentences = rank_sentences(list(q.sentences), q.terms, SENTENCES_KEPT, weights)
+        spans = candidates(q.question, q.terms, sentences)
+        labels = np.zeros(len(spans), np.float32)
+        for index, sentence in enumerate(sentences):
+            mask = spans.sentence == index
+            if mask.any():
+                chunk = sentence.passage.chunk
+                starts = np.array([chunk.article_offset(sentence.start + int(a)) for a in spans.start[mask]])
+                ends = np.array([chunk.article_offset(sentence.start + int(b) - 1) + 1 for b in spans.end[mask]])
+                labels[mask] = gold.f1(q.item, chunk.article_id, starts, ends)
+        texts = [sentences[s].text[a:b] for s, a, b in zip(spans.sentence, spans.start, spans.end)]
+        ranked.append(Ranked(q, sentences, spans, labels, texts))
+    return ranked
+
+
+def train_ranker(examples: list[Ranked], seed: int = 0) -> SpanRanker:
+    """Fit the two-layer span ranker listwise on questions that have a positive candidate."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    rows, groups, targets = [], [], []
+    for number, e in enumerate(x for x in examples if x.labels.max() > 0):
+        positive, negative = np.flatnonzero(e.labels > 0), np.flatnonzero(e.labels == 0)
+        negative = rng.choice(negative, min(len(negative), NEGATIVES_PER_QUESTION), replace=False)
+        keep = np.concatenate([positive, negative])
+        target = (e.labels[keep] / e.labels.max()) ** 8  # sharpened towards the best spans
+        rows.append(e.spans.features[keep])
+        groups.append(np.full(len(keep), number))
+        targets.append(target / target.sum())
+    x, group, target = np.concatenate(rows), np.concatenate(groups), np.concatenate(targets)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-5] = 1.0
+    xt = torch.tensor((x - mean) / scale, dtype=torch.float32)
+    gt, tt = torch.tensor(group), torch.tensor(target, dtype=torch.float32)
+    count = int(group.max()) + 1
+    model = torch.nn.Sequential(torch.nn.Linear(x.shape[1], HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=WEIGHT_DECAY)
+    for _ in range(EPOCHS):
+        optimizer.zero_grad()
+        scores = model(xt).squeeze(1)
+        top = torch.zeros(count).scatter_reduce(0, gt, scores, reduce="amax", include_self=False)
+        shifted = scores - top[gt].detach()
+        log_norm = torch.log(torch.zeros(count).index_add(0, gt, torch.exp(shifted)))
+        loss = -(tt * (shifted - log_norm[gt])).sum() / count
+        loss.backward()
+        optimizer.step()
+    layers = [(layer.weight.detach().numpy().T, layer.bias.detach().numpy())
+              for layer in model if isinstance(layer, torch.nn.Linear)]
+    return SpanRanker({"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+                       "layers": [(w.tolist(), b.tolist()) for w, b in layers]})
+
+
+def choose(ranker: SpanRanker, selector: AnswerSelector, e: Ranked) -> tuple[str, np.ndarray]:
+    """The ranker's answer for a question and the calibrator's inputs for it."""
+    scores = ranker.score(e.spans.features)
+    best = int(np.argmax(scores))
+    sentence = e.sentences[e.spans.sentence[best]]
+    return e.texts[best], selector.confidence_features(e.source.question, scores, e.spans, best, sentence, e.source.terms)
+
+
+def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Mean |confidence − share right| over equal-width bins, weighted by bin size."""
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges, edges[1:]):
+        mask = (confidence >= lo) & ((confidence < hi) | (hi == 1))
+        if mask.any():
+            total += mask.mean() * abs(confidence[mask].mean() - right[mask].mean())
+    return float(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", default="../shared/cmrc2018/cmrc2018_trial.json")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", default=str(MODEL_FILE))
+    args = parser.parse_args()
+    started = time.time()
+    path = Path(args.path)
+    data = json.loads(path.read_text("utf-8"))
+    eval_set = load_squad(path)
+    gold = Gold(data)
+    groups = {str(qa["id"]): d.get("title", p["id"]) for d in data["data"] for p in d["paragraphs"] for qa in p["qas"]}
+
+    from qa.settings import get_settings
+
+    settings = get_settings()
+    with tempfile.TemporaryDirectory() as folder:
+        build_index(eval_set.corpus, Path(folder) / "index", settings)
+        engine = Engine.load(Path(folder) / "index", settings, model=neutral_model())
+        questions = collect(engine, gold, eval_set.items, groups, remove_gold=False)
+        removed = collect(engine, gold, eval_set.items, groups, remove_gold=True)
+    selector = engine.selector
+
+    answers: dict[int, tuple] = {}
+    removed_answers: dict[int, tuple] = {}
+    question_groups = np.array([q.group for q in questions])
+    removed_groups = np.array([q.group for q in removed])
+    folds = GroupKFold(n_splits=args.folds).split(np.zeros(len(questions)), groups=question_groups)
+    sentence_recall, oracle = [], []
+    for fold, (train, test) in enumerate(folds):
+        weights = fit_sentence_scorer([questions[i] for i in train])
+        held_out = np.flatnonzero(np.isin(removed_groups, question_groups[test]))
+        ranked_train = rank([questions[i] for i in train], weights, gold)
+        ranked_test = rank([questions[i] for i in test], weights, gold)
+        ranked_removed = rank([removed[i] for i in held_out], weights, gold)
+        ranker = train_ranker(ranked_train, seed=fold)
+        for i, e in zip(test, ranked_test):
+            answers[i] = choose(ranker, selector, e)
+            sentence_recall.append(e.labels.max() > 0)
+            oracle.append(e.labels.max() >= 0.999)
+        for i, e in zip(held_out, ranked_removed):
+            removed_answers[i] = choose(ranker, selector, e)
+        print(f"fold {fold + 1}/{args.folds}: {len(train)} training questions, {len(test)} held out")
+
+    em = np.array([exact_match(answers[i][0], q.item.answers) for i, q in enumerate(questions)])
+    f1 = np.array([f1_score(answers[i][0], q.item.answers) for i, q in enumerate(questions)])
+    print(f"kept sentences hold the answer for {np.mean(sentence_recall):.3f}; an exact candidate exists for {np.mean(oracle):.3f}")
+    print(f"cross-validated ({args.folds}-fold by article): EM {em.mean():.4f}  F1 {f1.mean():.4f}")
+
+    removed_f1 = np.array([f1_score(removed_answers[i][0], q.item.answers) for i, q in enumerate(removed)])
+    x = np.array([answers[i][1] for i in range(len(questions))] + [removed_answers[i][1] for i in range(len(removed))])
+    y = np.concatenate([f1 >= RIGHT_F1, removed_f1 >= RIGHT_F1]).astype(int)
+    calibration_groups = np.concatenate([question_groups, removed_groups])
+    oof = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=args.folds).split(x, groups=calibration_groups):
+        oof[test] = LogisticRegression(max_iter=2000).fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    ece = expected_calibration_error(oof, y)
+    print(f"calibrator (out-of-fold): ECE {ece:.4f} over {len(y)} answers, {y.mean():.3f} of them right")
+    calibrator = LogisticRegression(max_iter=2000).fit(x, y)
+
+    weights = fit_sentence_scorer(questions)
+    final = train_ranker(rank(questions, weights, gold), seed=args.folds)
+    model = {
+        "sentences": {"features": list(SENTENCE_FEATURES), "weights": weights.tolist()},
+        "ranker": final.to_params(),
+        "calibrator": {"features": list(CONFIDENCE_FEATURES), "weights": calibrator.coef_[0].tolist(),
+                       "bias": float(calibrator.intercept_[0])},
+        "training": {
+            "data": path.name,
+            "questions": len(questions),
+            "gold_removed_questions": len(removed),
+            "folds": args.folds,
+            "cv_em": round(float(em.mean()), 4),
+            "cv_f1": round(float(f1.mean()), 4),
+            "cv_sentence_recall": round(float(np.mean(sentence_recall)), 4),
+            "cv_exact_candidate": round(float(np.mean(oracle)), 4),
+            "calibration_ece_oof": round(ece, 4),
+            "right_means": f"F1 >= {RIGHT_F1}",
+            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(time.time() - started, 1),
+        },
+    }
+    Path(args.out).write_text(json.dumps(model, ensure_ascii=False), "utf-8")
+    print(f"saved {args.out} ({time.time() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

