@@ -43,22 +43,26 @@ def sweep(engine: Engine, items) -> list[tuple[str, float, dict]]:
     return rows
 
 
-def main(paths: list[str]) -> None:
+def sweep_table(path: str) -> str:
+    """The sweep over one question set as a Markdown table."""
     settings = get_settings()
+    eval_set = load_eval_set(path)
+    with tempfile.TemporaryDirectory() as folder:
+        if eval_set.corpus is not None:
+            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
+            engine = Engine.load(Path(folder) / "index", settings)
+        else:
+            engine = Engine.load(settings.index_dir, settings, build_if_missing=True)
+        rows = sweep(engine, eval_set.items)
+    lines = ["| fusion | dense weight | recall@1 | recall@5 | recall@10 | mrr |", "|---|---:|---:|---:|---:|---:|"]
+    for fusion, weight, m in rows:
+        lines.append(f"| {fusion} | {weight:.1f} | {m['recall@1']:.4f} | {m['recall@5']:.4f} | {m['recall@10']:.4f} | {m['mrr']:.4f} |")
+    return "\n".join(lines)
+
+
+def main(paths: list[str]) -> None:
     for path in paths:
-        eval_set = load_eval_set(path)
-        with tempfile.TemporaryDirectory() as folder:
-            if eval_set.corpus is not None:
-                build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
-                engine = Engine.load(Path(folder) / "index", settings)
-            else:
-                engine = Engine.load(settings.index_dir, settings, build_if_missing=True)
-            rows = sweep(engine, eval_set.items)
-        print(f"\n### {Path(path).name}\n")
-        print("| fusion | dense weight | recall@1 | recall@5 | recall@10 | mrr |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for fusion, weight, m in rows:
-            print(f"| {fusion} | {weight:.1f} | {m['recall@1']:.4f} | {m['recall@5']:.4f} | {m['recall@10']:.4f} | {m['mrr']:.4f} |")
+        print(f"\n### {Path(path).name}\n\n{sweep_table(path)}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ A logistic model over a few signals: the ranker's softmax probability and margin
 for the chosen span, how much of the question (IDF-weighted) the evidence sentence
 and its passage contain, the largest IDF among question words the passage lacks
 (a question about 株洲 answered from a passage about 徐州), whether the span has the
-asked-for type, and the passage's cosine similarity. Fitted out-of-fold on CMRC 2018,
+asked-for type, the passage's cosine similarity, and how closely the span sits to
+the question's words in its sentence, and whether a place, organisation, person or
+quoted name of the question is missing from the passage and its heading. Fitted out-of-fold on CMRC 2018,
 including questions whose gold paragraph was removed from the index, so that
 answers with no support in the corpus learn to get low confidence.
 """
@@ -23,6 +25,15 @@ CONFIDENCE_FEATURES = (
     "missing_idf",
     "type_ok",
     "dense",
+    "left_near",
+    "right_near",
+    "left_distance",
+    "right_distance",
+    "repeats_question",
+    "fit",
+    "anchor_distance",
+    "entity_missing",
+    "entity_conflict",
 )
 
 

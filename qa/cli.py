@@ -107,6 +107,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from qa.api.app import create_app
+
+    settings = _settings(args)
+    engine = _load_engine(settings)  # load (or build) before listening, so the first request is fast
+    out.print(f"serving the chat at http://{args.host}:{args.port}  (API docs at /docs)")
+    uvicorn.run(create_app(settings, engine), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from qa.conversation import Turn, resolve
+    from qa.engine import EmptyQuestionError
+
+    engine = _load_engine(_settings(args))
+    turns: list[Turn] = []
+    out.print("输入问题，回车发送；可以接着追问。输入 /new 开始新对话，/quit 或 Ctrl-D 退出。")
+    while True:
+        try:
+            message = out.input("[bold blue]问：[/]").strip()
+        except EOFError:
+            out.print()
+            return 0
+        if message in ("/quit", "/exit"):
+            return 0
+        if message == "/new":
+            turns.clear()
+            continue
+        if not message:
+            continue
+        question = resolve(message, turns[-1].question if turns else None)
+        if question != message:
+            out.print(f"[dim]理解为：{escape(question)}[/]")
+        try:
+            answer = engine.ask(question)
+        except EmptyQuestionError:
+            continue
+        render_answer(answer)
+        turns.append(Turn(message=message, question=question, answer=answer.answer))
+
+
+def _index_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that loads an index."""
+    parser.add_argument("--index", help="index folder (default: index/, built from corpus/ when missing)")
+    parser.add_argument("--model", help="embedding model the index was built with (default: use-m3)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="qa", description="Question answering over Chinese articles.")
@@ -124,20 +173,28 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")
     ask.add_argument("--json", action="store_true", help="print the result object as JSON")
     ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
-    ask.add_argument("--index", help="index folder (default: index/, built from corpus/ when missing)")
-    ask.add_argument("--model", help="embedding model the index was built with")
+    _index_options(ask)
     ask.set_defaults(run=cmd_ask)
 
     evaluate = sub.add_parser("eval", help="score the engine on a question set (JSONL or SQuAD JSON)")
     evaluate.add_argument("path", help="eval/seeds.jsonl, or a SQuAD-format file such as CMRC 2018")
-    evaluate.add_argument("--index", help="index for JSONL sets (default: index/)")
+    _index_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object of metrics")
     evaluate.add_argument("--report", help="write report.md, results.json, predictions and plots here")
     evaluate.add_argument("--baseline", help="an earlier results.json to compare against")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
-    evaluate.add_argument("--model", help="embedding model (SQuAD sets are indexed with it)")
     evaluate.add_argument("--top-k", type=int, help="passages the answer is looked for in")
     evaluate.set_defaults(run=cmd_eval)
+
+    serve = sub.add_parser("serve", help="serve the chat page and JSON API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _index_options(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    chat = sub.add_parser("chat", help="chat in the terminal, with follow-up questions")
+    _index_options(chat)
+    chat.set_defaults(run=cmd_chat)
     return parser
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from qa.index import HybridIndex, build_index
 from qa.manifest import IndexMissingError
+from qa.reader import NeuralReader
+from qa.rerank import CrossEncoderReranker
 from qa.results import Answer, PassageInfo
 from qa.retriever import HybridRetriever, Passage
 from qa.selector import AnswerSelector
 from qa.settings import Settings, get_settings
 from qa.store import ArticleInfo
+from qa.text import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,9 @@ class Engine:
         self.index = index
         self.settings = settings
         self.retriever = HybridRetriever(index, settings)
+        # Optional heavier stages, off unless a model is configured.
+        self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
+        self.reader = NeuralReader(settings.reader_model) if settings.reader_model else None
         self._titles = {a.id: a.title for a in index.store.articles()}
         self.selector = AnswerSelector(
             idf=index.sparse.idf,
@@ -81,14 +87,19 @@ class Engine:
         return question
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The ranked passages for a question."""
-        return self.retriever.retrieve(self.check_question(question), top_k)
+        """The ranked passages for a question (reranked by the cross-encoder when one is configured)."""
+        question = self.check_question(question)
+        top_k = top_k or self.settings.top_k
+        if self.reranker is None:
+            return self.retriever.retrieve(question, top_k)
+        candidates = self.retriever.retrieve(question, max(self.settings.candidates, top_k))
+        return self.reranker.rerank(question, candidates, top_k)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question: the answer, its sentence and source, confidence, and the passages used."""
         question = self.check_question(question)
         started = time.perf_counter()
-        passages = self.retriever.retrieve(question, top_k)
+        passages = self.retrieve(question, top_k)
         answer = self.answer(question, passages)
         answer.timings_ms["retrieve"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["answer"], 3)
         return answer
@@ -97,9 +108,25 @@ class Engine:
         """Select the answer to a question from passages already retrieved."""
         started = time.perf_counter()
         answer = self.selector.select(question, passages)
+        if self.reader is not None:
+            answer = self._read(question, passages, answer)
         answer.passages = [self._passage_info(p) for p in passages]
         answer.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 3)}
         return answer
+
+    def _read(self, question: str, passages: list[Passage], selected: Answer) -> Answer:
+        """Replace the selector's answer with the neural reader's span, in its sentence."""
+        span = self.reader.read(question, passages)
+        if span is None:
+            return selected
+        sentence = next(
+            ((s, e) for s, e in sentence_spans(span.passage.chunk.text) if s <= span.start < e),
+            (span.start, span.end),
+        )
+        sentence = (sentence[0], max(sentence[1], span.end))
+        return self.selector.answer_at(
+            question, selected.answer_type, span.passage, sentence, (span.start, span.end), span.probability
+        )
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles with titles and chunk counts."""

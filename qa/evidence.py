@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.question import Question
+from qa.question import Question, subject_of
 from qa.retriever import Passage
 from qa.text import fold, is_punct, sentence_spans
 from qa.tokenization import tokenize
@@ -26,7 +26,7 @@ DIGIT_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千
 
 SENTENCE_FEATURES = (
     "char_cover", "pair_cover", "token_cover", "longest_run", "left_anchor", "right_anchor", "passage_score",
-    "passage_rank", "is_question", "length", "type_support", "bias",
+    "passage_rank", "is_question", "length", "type_support", "subject_cover", "bias",
 )
 
 
@@ -55,6 +55,7 @@ class QuestionTerms:
         )
         self.left_pairs, self.right_pairs = _pairs(self.left), _pairs(self.right)
         self.tokens = list(dict.fromkeys(tokenize(q.text)))
+        self.subjects = [part.strip("“”《》「」\"").lower() for part in subject_of(q.text)]
         self.weights = np.asarray(self.idf(self.tokens), float) if self.idf and self.tokens else np.ones(len(self.tokens))
 
     @property
@@ -200,7 +201,13 @@ def sentence_features(sentences: list[Sentence], terms: QuestionTerms) -> np.nda
     total_weight = float(terms.weights.sum()) or 1.0
     top_passage = max((s.passage.score for s in sentences), default=1.0) or 1.0
     rows = []
+    sections: dict[int, float] = {}
     for s in sentences:
+        chunk = s.passage.chunk
+        if chunk.id not in sections:  # the places, people, dates the question names, in this section
+            section = f"{chunk.heading} {chunk.text}".lower()
+            found = [subject in section for subject in terms.subjects]
+            sections[chunk.id] = sum(found) / len(found) if found else 1.0
         matched = s.matched
         token_cover = sum(w for t, w in zip(terms.tokens, terms.weights) if t in s.folded) / total_weight
         rows.append([
@@ -215,6 +222,7 @@ def sentence_features(sentences: list[Sentence], terms: QuestionTerms) -> np.nda
             float(s.is_question),
             np.log1p(len(s.text)) / np.log(300),
             float(_type_support(terms.question.answer_type, s)),
+            sections[chunk.id],
             1.0,
         ])
     return np.asarray(rows, np.float32).reshape(len(sentences), len(SENTENCE_FEATURES))

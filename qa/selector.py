@@ -14,14 +14,67 @@ import numpy as np
 
 from qa.calibration import CONFIDENCE_FEATURES, Calibrator
 from qa.evidence import SENTENCE_FEATURES, QuestionTerms, rank_sentences, split_passages
-from qa.question import Question, analyze
+from qa.question import Question, analyze, subject_of
 from qa.ranker import SpanRanker, load_model_file
 from qa.results import Answer, Source
 from qa.retriever import Passage
-from qa.spans import FEATURES, Candidates, candidates
+from qa.answer_types import STRICT_TYPES
+from qa.text import fold
+from qa.spans import FEATURES, Candidates, candidates, span_texts
 
 SENTENCES_KEPT = 4
 _F = {name: i for i, name in enumerate(FEATURES)}
+_ANCHORS = ("left_near", "right_near", "left_distance", "right_distance", "repeats_question")
+_ALIGNMENT = {"left_exact": 1.0, "right_exact": 1.0, "left_fuzzy": 0.5, "right_fuzzy": 0.5, "left_near": 0.5,
+              "right_near": 0.5, "left_run": 1.0, "right_run": 1.0, "left_distance": -0.5, "right_distance": -0.5,
+              "quoted": 0.5}
+_ALIGN = [_F[name] for name in _ALIGNMENT]
+_ALIGN_WEIGHTS = np.array(list(_ALIGNMENT.values()), np.float32)
+
+
+def pick(question: Question, scores: np.ndarray, spans: Candidates, texts: list[str]) -> int:
+    """The chosen candidate: the best-scored one, or, when the question asks for a shape, the span
+    of that shape that best fills the question's gap in the best sentence that has one.
+
+    Shapes: quantities, dates, people, places and lists (see qa.answer_types), preferring the
+    question's unit (多少件 → …件); for 什么 questions a quoted name (“苏贸贷”, 《意见》) in the two
+    best sentences. A span that only repeats the question (截至4月 → 4月) never wins.
+    """
+    best = int(np.argmax(scores))
+    if question.answer_type in STRICT_TYPES:
+        pool = spans.typed.copy()
+    elif question.answer_type == "entity":
+        pool = spans.quoted & (spans.sentence <= 1)
+    else:
+        return best
+    pool &= np.array([fold(text).lower() not in question.text.lower() for text in texts], bool)
+    if question.unit:
+        with_unit = pool & np.array([text.endswith(question.unit) for text in texts], bool)
+        pool = with_unit if with_unit.any() else pool
+    if not pool.any():
+        return best
+    # Sentences are in rank order: the first with a span of the right shape holds the answer.
+    choices = np.flatnonzero(pool & (spans.sentence == spans.sentence[pool].min()))
+    return int(choices[np.argmax(alignment_fit(spans, scores, choices))])
+
+
+def alignment_fit(spans: Candidates, scores: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """How well each chosen span fills the question's gap: alignment first, the learned score
+    only to break near-ties."""
+    return spans.features[choices][:, _ALIGN] @ _ALIGN_WEIGHTS + 0.1 * np.tanh(scores[choices])
+
+
+def _other_place(question: Question, entities: list[str], section: str, chunk) -> bool:
+    """A place the question names is absent from the passage and its heading, which name another
+    place instead (株洲 asked, a paragraph about 徐州 found)."""
+    if not any(e.lower() not in section for e in entities):
+        return False
+    places, position = set(), 0
+    for length, tag in chunk.tags:
+        if tag == "ns":
+            places.add(chunk.text[position : position + length])
+        position += length
+    return bool(places - set(entities))
 
 
 class AnswerSelector:
@@ -58,32 +111,45 @@ class AnswerSelector:
             return Answer(question=question_text, answer="", sentence="", confidence=0.0, abstained=True,
                           answer_type=question.answer_type)
         scores = self.ranker.score(spans.features)
-        best = int(np.argmax(scores))
+        best = pick(question, scores, spans, span_texts(sentences, spans))
         sentence = sentences[spans.sentence[best]]
-        start, end = int(spans.start[best]), int(spans.end[best])
         confidence = self.calibrator(self.confidence_features(question, scores, spans, best, sentence, terms))
-        chunk = sentence.passage.chunk
+        return self.answer_at(
+            question_text, question.answer_type, sentence.passage, (sentence.start, sentence.end),
+            (sentence.start + int(spans.start[best]), sentence.start + int(spans.end[best])), confidence,
+        )
+
+    def answer_at(
+        self, question_text: str, answer_type: str, passage: Passage, sentence: tuple[int, int],
+        span: tuple[int, int], confidence: float,
+    ) -> Answer:
+        """The result for a span of a passage's chunk (positions in the chunk text), abstaining when
+        the confidence is under the threshold."""
+        chunk = passage.chunk
+        (s_start, s_end), (start, end) = sentence, span
+        if self.abstain_threshold > confidence:
+            return Answer(question=question_text, answer="", sentence="", confidence=round(confidence, 4),
+                          abstained=True, answer_type=answer_type)
         source = Source(
             article_id=chunk.article_id,
             title=self.title(chunk.article_id),
             heading=chunk.heading,
             paragraph=chunk.paragraph,
             chunk_id=chunk.id,
-            start=chunk.article_offset(sentence.start + start),
-            end=chunk.article_offset(sentence.start + end - 1) + 1,
-            sentence_start=chunk.article_offset(sentence.start),
-            sentence_end=chunk.article_offset(sentence.end - 1) + 1,
+            start=chunk.article_offset(start),
+            end=chunk.article_offset(end - 1) + 1,
+            sentence_start=chunk.article_offset(s_start),
+            sentence_end=chunk.article_offset(s_end - 1) + 1,
         )
-        abstained = confidence < self.abstain_threshold
         return Answer(
             question=question_text,
-            answer="" if abstained else sentence.text[start:end],
-            sentence="" if abstained else sentence.text,
-            answer_in_sentence=None if abstained else (start, end),
-            source=None if abstained else source,
+            answer=chunk.text[start:end],
+            sentence=chunk.text[s_start:s_end],
+            answer_in_sentence=(start - s_start, end - s_start),
+            source=source,
             confidence=round(confidence, 4),
-            abstained=abstained,
-            answer_type=question.answer_type,
+            abstained=False,
+            answer_type=answer_type,
         )
 
     def confidence_features(
@@ -98,18 +164,16 @@ class AnswerSelector:
         margin = float(scores[best] - rivals.max()) if len(rivals) else 5.0
         chunk = sentence.passage.chunk
         tokens, weights = terms.tokens, terms.weights
-        context = f"{self.title(chunk.article_id)} {chunk.heading} {chunk.text}".lower()
+        # The most specific label of the passage: its section heading, else the article title.
+        context = f"{chunk.heading or self.title(chunk.article_id)} {chunk.text}".lower()
+        section = f"{chunk.heading} {chunk.text}".lower()
+        whole = f"{self.title(chunk.article_id)} {section}"
         in_passage = np.array([t in context for t in tokens], bool)
         in_sentence = np.array([t in sentence.folded for t in tokens], bool)
         total = weights.sum() or 1.0
         missing = weights[~in_passage]
-        row = spans.features[best]
-        type_ok = {
-            "quantity": row[_F["digit_share"]] > 0,
-            "time": row[_F["digit_share"]] > 0 or row[_F["tag_time"]] > 0,
-            "person": row[_F["tag_person"]] > 0 or row[_F["tag_foreign"]] > 0,
-            "place": row[_F["tag_place"]] > 0 or row[_F["tag_foreign"]] > 0,
-        }.get(question.answer_type, True)
+        type_ok = bool(spans.typed[best])
+        entities = [e.strip("“”《》「」\"") for e in subject_of(question.text)]
         values = {
             "probability": probability,
             "margin": min(margin, 5.0) / 5.0,
@@ -120,5 +184,10 @@ class AnswerSelector:
             "missing_idf": float(missing.max() / max(weights.max(), 1e-6)) if len(missing) else 0.0,
             "type_ok": float(type_ok),
             "dense": sentence.passage.dense,
+            "fit": float(np.tanh(alignment_fit(spans, scores, np.array([best]))[0])),
+            "anchor_distance": float(min(spans.features[best, _F["left_distance"]], spans.features[best, _F["right_distance"]])),
+            "entity_missing": float(any(e.lower() not in whole for e in entities)),
+            "entity_conflict": float(_other_place(question, entities, section, chunk)),
+            **{name: float(spans.features[best, _F[name]]) for name in _ANCHORS},
         }
         return np.array([values[name] for name in CONFIDENCE_FEATURES], np.float64)

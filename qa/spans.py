@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer_types import DIGITS, QUALIFIERS, typed_spans
 from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, Sentence, prefix_match, suffix_match
 from qa.question import Question
 from qa.text import is_punct
@@ -26,10 +27,6 @@ NEAR = 8  # characters looked at on each side of a span
 FAR = 30  # distances are capped here
 
 ANSWER_TYPES = ("quantity", "time", "person", "place", "list", "entity", "reason", "manner", "other")
-DIGITS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿半")
-QUALIFIERS = frozenset("超近约逾共达仅余多几数")
-UNIT_CHARS = frozenset("亿万千百元美镑欧日个名位人家所座项件条种起张台辆架艘部本篇集场层度批户处间块份株棵只头匹首句字门班列期轮季级倍成%‰年月天周岁次米吨克公里斤平方小时分秒以上下左右余多")
-TIME_CHARS = DIGITS | frozenset("年月日号世纪代初末底中旬时分秒春夏秋冬前后期间朝晚早上下半至到-~/")
 OPENERS, CLOSERS = "“《「『\"'（(", "”》」』\"'）)"
 TAG_GROUPS = {
     "person": ("nr", "nrt", "nrfg"),
@@ -44,26 +41,30 @@ TAG_GROUPS = {
 
 FEATURES = (
     ["bias", "length", "tokens", "repeats_question", "inside_question_pairs", "left_exact", "right_exact",
-     "left_near", "right_near", "left_fuzzy", "right_fuzzy", "left_distance", "right_distance",
+     "left_near", "right_near", "left_fuzzy", "right_fuzzy", "left_run", "right_run", "left_distance", "right_distance",
      "punct_after_left_anchor", "punct_before_right_anchor", "support_outside", "starts_clause", "ends_clause",
-     "whole_sentence", "inner_commas", "enumeration_marks", "quoted", "quantity_like", "digit_share",
-     "starts_with_number", "unit_match", "time_like", "relative_position", "sentence_score", "sentence_rank",
+     "whole_sentence", "inner_commas", "enumeration_marks", "quoted", "digit_share",
+     "starts_with_number", "unit_match", "relative_position", "sentence_score", "sentence_rank",
      "passage_rank", "passage_score", "sentence_is_question", "has_left_context", "has_right_context",
      "ends_sentence"]
     + [f"sentence_{name}" for name in SENTENCE_FEATURES if name != "bias"]
     + [f"tag_{group}" for group in TAG_GROUPS]
+    + [f"shape_{kind}" for kind in ("quantity", "time", "person", "place", "list", "typed")]
     + [f"type_{kind}" for kind in ANSWER_TYPES]
 )
 
 
 @dataclass
 class Candidates:
-    """Spans of the evidence sentences: sentence index, start and end (in the sentence), features."""
+    """Spans of the evidence sentences: sentence index, start and end (in the sentence), features,
+    and whether each has the shape the question asks for (see qa.answer_types)."""
 
     sentence: np.ndarray
     start: np.ndarray
     end: np.ndarray
     features: np.ndarray
+    typed: np.ndarray
+    quoted: np.ndarray
 
     def __len__(self) -> int:
         return len(self.start)
@@ -122,6 +123,28 @@ def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarr
     return left, right
 
 
+RUN_REACH = 24  # how far a matched run may be from the span and still count
+
+
+def _run_arrays(left_match: np.ndarray, right_match: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position: the best run of question text ending before it (left side) or starting
+    at or after it (right side), as run length discounted by the gap, in [0, 1].
+
+    A long exact run a little further away (暂不具备解决条件的……问题94个) beats a short common word
+    right next to the span (解决问题2276个)."""
+    n = len(left_match)
+    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
+    for marks, out, before in ((left_match, left, True), (right_match, right, False)):
+        edges = np.diff(np.concatenate([[0], marks.astype(np.int8), [0]]))
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            value = min((end - start) / ANCHOR_CAP, 1.0)
+            positions = np.arange(n + 1)
+            gap = positions - end if before else start - positions
+            reach = (gap >= 0) & (gap <= RUN_REACH)
+            out[reach] = np.maximum(out[reach], value / (1.0 + gap[reach] / NEAR))
+    return left, right
+
+
 def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Token index pairs (i, j), i < j: all up to MAX_SPAN_TOKENS apart, and any length when both
     ends fall on clause boundaries (long CMRC-style answers are whole clauses or sentences)."""
@@ -142,16 +165,17 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     ok = (~punct[a]) & (~punct[np.maximum(b - 1, 0)]) & ((b - a) <= MAX_SPAN_CHARS)
     ti, tj, a, b = ti[ok], tj[ok], a[ok], b[ok]
     if len(a) == 0:
-        return a, b, np.zeros((0, len(FEATURES)), np.float32)
+        return a, b, np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, bool), np.zeros(0, bool)
     length = (b - a).astype(np.float32)
 
     qchar, matched, punct_sum = _prefix(s.qchar), _prefix(s.matched), _prefix(punct[:n])
     left_matched, right_matched = _prefix(s.left_match), _prefix(s.right_match)
     left_fuzzy, right_fuzzy = _fuzzy_arrays(text, terms)
+    left_run, right_run = _run_arrays(s.left_match, s.right_match)
     commas = _char_flags(text, frozenset("，,；;"))
     dun = _char_flags(text, frozenset("、"))
-    digits, quantity_chars = _char_flags(text, DIGITS), _char_flags(text, DIGITS | QUALIFIERS | UNIT_CHARS | frozenset(".,%"))
-    time_chars = _char_flags(text, TIME_CHARS)
+    digits = _char_flags(text, DIGITS)
+    shapes = typed_spans(question.answer_type, text, a, b, ti, tj, s.bounds, s.tags)
     left_at, right_at = _anchor_arrays(text, terms)
     unit_at = _ends_with_unit(text, question.unit)
 
@@ -170,6 +194,8 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
 
     openers = np.array([False] + [c in OPENERS for c in text])
     closers = np.array([c in CLOSERS for c in text] + [False])
+    quote_marks = _char_flags(text, frozenset(OPENERS + CLOSERS))
+    quoted = openers[a] & closers[b] & ((quote_marks[b] - quote_marks[a]) == 0)  # exactly one quotation's content
     starts_clause = (a == 0) | punct[np.maximum(a - 1, 0)]
     ends_clause = (b == n) | punct[np.minimum(b, n)]
     digit_count = digits[b] - digits[a]
@@ -193,6 +219,8 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
         window(right_matched, b, b + NEAR) / NEAR,
         left_fuzzy[a],
         right_fuzzy[b],
+        left_run[a],
+        right_run[b],
         left_distance,
         right_distance,
         punct_left,
@@ -203,12 +231,10 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
         (a == 0) & (b == n),
         np.minimum(commas[b] - commas[a], 5) / 5,
         np.minimum(dun[b] - dun[a], 5) / 5,
-        openers[a] & closers[b],
-        ((quantity_chars[b] - quantity_chars[a]) == length) & (digit_count > 0) & (length <= 16),
+        quoted,
         digit_count / length,
         np.isin(first_chars, list(DIGITS | QUALIFIERS)),
         unit_at[b],
-        ((time_chars[b] - time_chars[a]) == length) & (digit_count > 0),
         a / max(n, 1),
         np.full_like(length, 1.0 / (1.0 + np.exp(-s.score))),
         np.full_like(length, s.rank / max(keep, 1)),
@@ -220,10 +246,11 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
         b == n,
         *(np.full_like(length, value) for value in s.features[:-1]),
         *tag_share,
+        *(shapes[kind] for kind in ("quantity", "time", "person", "place", "list", "typed")),
     ]
     features = np.column_stack([np.asarray(c, np.float32) for c in columns])
     features = np.hstack([features, np.broadcast_to(type_row, (len(a), len(ANSWER_TYPES)))])
-    return a, b, features
+    return a, b, features, shapes["typed"], quoted
 
 
 def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
@@ -231,9 +258,14 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     parts = []
     top_passage = max((s.passage.score for s in sentences), default=0.0)
     for index, sentence in enumerate(sentences):
-        a, b, features = sentence_candidates(question, terms, sentence, len(sentences), top_passage)
-        parts.append((np.full(len(a), index), a, b, features))
+        a, b, features, typed, quoted = sentence_candidates(question, terms, sentence, len(sentences), top_passage)
+        parts.append((np.full(len(a), index), a, b, features, typed, quoted))
     if not parts:
         empty = np.zeros(0, np.int64)
-        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32))
+        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
     return Candidates(*(np.concatenate(column) for column in zip(*parts)))
+
+
+def span_texts(sentences: list[Sentence], spans: Candidates) -> list[str]:
+    """The text of every candidate span."""
+    return [sentences[s].text[a:b] for s, a, b in zip(spans.sentence, spans.start, spans.end)]

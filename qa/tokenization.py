@@ -48,6 +48,18 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def segment(text: str) -> list[str]:
+    """Plain jieba words of a text (accurate mode), punctuation included."""
+    _init()
+    return jieba.lcut(text)
+
+
+def word_frequency(word: str) -> int:
+    """jieba's dictionary count for a word (0 when unknown)."""
+    _init()
+    return jieba.dt.FREQ.get(word, 0) or 0
+
+
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     """Tokenize a batch of texts."""
     return [tokenize(text) for text in texts]

@@ -75,7 +75,7 @@ def plot_reliability(predictions: list[Prediction], path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence")
-    ax.set_ylabel("share right (F1 ≥ 0.8)")
+    ax.set_ylabel("share right (F1 ≥ 0.5)")
     ax.set_title("Confidence reliability")
     ax.legend(loc="upper left")
     fig.tight_layout()

@@ -67,7 +67,7 @@ def render_markdown(result: dict, predictions: list[Prediction], title: str) -> 
     for kind, m in result["by_kind"].items():
         lines.append(f"| {kind} | {m['n']} | " + " | ".join(_format(m[q]) for q in QUALITY_METRICS) + " |")
     lines += ["", "![F1 and recall@1 by kind](by_kind.png)", "", "![latency](latency.png)", "",
-              "## Confidence reliability", "", "| mean confidence | share right (F1 ≥ 0.8) | answers |", "|---:|---:|---:|"]
+              "## Confidence reliability", "", "| mean confidence | share right (F1 ≥ 0.5) | answers |", "|---:|---:|---:|"]
     lines += [f"| {c:.2f} | {r:.2f} | {n} |" for c, r, n in reliability_table(predictions)]
     lines += ["", "![reliability](reliability.png)", "", "## Errors", "",
               "Answerable questions with F1 < 1, first 30 (all in predictions.jsonl):", "",

@@ -3,7 +3,7 @@
 Answer and retrieval metrics are means over answerable questions (an abstention
 scores 0). Abstention metrics are over abstentions (precision) and unanswerable
 questions (recall); with a zero denominator they are 1.0, as there was nothing to
-get wrong. An answer counts as *right* (for calibration) when its F1 is at least 0.8.
+get wrong. An answer counts as *right* (for calibration) when its F1 is at least 0.5.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ QUALITY_METRICS = (
 )
 SPEED_METRICS = ("latency_ms_p50", "latency_ms_p95", "index_build_seconds")
 METRICS = QUALITY_METRICS + SPEED_METRICS
-RIGHT_F1 = 0.8
+RIGHT_F1 = 0.5
 
 
 def _mean(values) -> float:
@@ -68,5 +68,5 @@ def summarize(predictions: list[Prediction], build_seconds: float, settings: dic
 
 
 def is_right(prediction: Prediction) -> bool:
-    """Whether an answer counts as right for calibration: F1 ≥ 0.8 against some gold answer."""
+    """Whether an answer counts as right for calibration: F1 ≥ 0.5 against some gold answer."""
     return bool(prediction.gold) and not prediction.abstained and prediction.f1 >= RIGHT_F1

@@ -1,0 +1,168 @@
+"""What an answer of each type looks like: quantities, dates, names, places, enumerations, titles.
+
+The question word says what kind of answer is wanted (多少 → a quantity with its
+unit, 谁 → a person, 哪些 → a list). These masks say which candidate spans have
+that shape and are whole (a quantity is not cut off its qualifier 超 or its unit,
+a list does not run into 等). The selector prefers such spans, so answers come out
+short and exact: 超31亿元, not 费用超31亿元.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.text import is_cjk, is_punct
+
+DIGITS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿半")
+QUALIFIERS = frozenset("超近约逾共达仅余多几数")
+UNIT_CHARS = frozenset(
+    "亿万千百元美镑欧日个名位人家所座项件条种起张台辆架艘部本篇集场层度批户处间块份株棵只头匹首句字门班列期轮季级"
+    "倍成%‰年月天周岁次米吨克公里斤平方小时分秒以上下左右余多"
+)
+QUANTITY_CHARS = DIGITS | QUALIFIERS | UNIT_CHARS | frozenset("%")
+BETWEEN_DIGITS = frozenset(".,~-/")  # 1.01, 31,875, 5-10: part of a number only between digits
+DATE_WORDS = frozenset("年月日号世纪代旬时春夏秋冬")
+TIME_CHARS = DIGITS | frozenset("年月日号世纪代初末底中旬时分秒春夏秋冬前后期间朝晚早上下半至到-~/")
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
+    "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤阳欧司诸葛上官"
+)
+TITLES = (
+    "书记", "市长", "省长", "县长", "区长", "局长", "部长", "厅长", "处长", "主任", "主席", "总理", "委员", "代表",
+    "记者", "编辑", "作者", "董事长", "总经理", "经理", "总裁", "校长", "院长", "教授", "会长", "社长", "队长",
+)
+NAME_FOLLOWERS = "：:摄说表示指出认为介绍称等在和与的"
+PLACE_SUFFIXES = ("省", "市", "县", "区", "州", "国", "岛", "镇", "村", "乡", "地区", "半岛", "湖", "山", "河", "江", "海")
+LIST_ENDS = "等，,。；;）)”」及和与"
+PERSON_TAGS = ("nr", "nrt", "nrfg")
+STRICT_TYPES = ("quantity", "time", "person", "place", "list")
+
+
+def _prefix(flags) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(np.asarray(flags, dtype=np.int32))])
+
+
+def _ends_with(text: str, words) -> np.ndarray:
+    """flags[p] is True when text[:p] ends with one of words (positions 0..len(text))."""
+    return np.array([text[:p].endswith(words) for p in range(len(text) + 1)], bool)
+
+
+def _at(values, index: np.ndarray) -> np.ndarray:
+    return np.asarray(values, bool)[index]
+
+
+def _member(text: str, inside: frozenset) -> list[bool]:
+    """Which characters belong to a run of `inside`; separators count only between two digits."""
+    return [
+        c in inside or (c in BETWEEN_DIGITS and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit())
+        for i, c in enumerate(text)
+    ]
+
+
+def _whole(text: str, a: np.ndarray, b: np.ndarray, inside: frozenset) -> np.ndarray:
+    """Spans made only of `inside` characters that cannot be extended on either side."""
+    member = _member(text, inside)
+    flags = _prefix(member)
+    full = (flags[b] - flags[a]) == (b - a)
+    open_left = _at([True] + [not m for m in member], a)  # position x: text[x-1] not inside
+    open_right = _at([not m for m in member] + [True], b)  # position y: text[y] not inside
+    return full & open_left & open_right
+
+
+def quantity_spans(text: str, a: np.ndarray, b: np.ndarray, tj, bounds: list[int]) -> np.ndarray:
+    """Whole quantities: optional qualifier, a number, its unit (超31亿元, 4300多名, 近20万, 4.6倍).
+
+    Whole means no qualifier or digit just before (超|31亿元 is cut) and no digit or further unit
+    word just after (31亿|元 is cut); a following noun that starts like a unit (个|项目) is fine,
+    which is why the right edge is judged by jieba's next word rather than by its first character.
+    """
+    member = _prefix(_member(text, QUANTITY_CHARS))
+    has_digit = _prefix([c in DIGITS for c in text])
+    # A unit or an Arabic numeral makes it a quantity; a bare 二 (as in 二是……) is an ordinal.
+    measured = _prefix([c in UNIT_CHARS or c.isdigit() for c in text])
+    starts_ok = _at([c in DIGITS or c in QUALIFIERS for c in text] + [False], a)
+    left_open = _at([True] + [c not in DIGITS and c not in QUALIFIERS and c not in BETWEEN_DIGITS for c in text], a)
+    words = [text[x:y] for x, y in zip(bounds, bounds[1:])] + [""]
+    right_open = np.array(
+        [not words[j] or not (words[j][0].isdigit() or all(c in UNIT_CHARS or c in QUALIFIERS for c in words[j]))
+         for j in tj],
+        bool,
+    )
+    full = (member[b] - member[a]) == (b - a)
+    shaped = ((has_digit[b] - has_digit[a]) > 0) & ((measured[b] - measured[a]) > 0) & starts_ok & ((b - a) <= 16)
+    return full & shaped & left_open & right_open
+
+
+def time_spans(text: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whole dates and times made of numerals and date words (2019年, 3月初, 1994年2月); a bare
+    numeral is not a date."""
+    has_digit = _prefix([c in DIGITS for c in text])
+    dated = _prefix([c in DATE_WORDS for c in text])
+    shaped = ((has_digit[b] - has_digit[a]) > 0) & ((dated[b] - dated[a]) > 0) & ((b - a) <= 20)
+    return _whole(text, a, b, TIME_CHARS) & shaped
+
+
+def name_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]) -> np.ndarray:
+    """Person names: tagged as names by jieba, or 2-4 Chinese characters starting with a surname
+    right after a title (市委书记周铁根) or right before a colon, 摄, 说 … (阳卫国：)."""
+    person = _prefix([tag in PERSON_TAGS for tag in tags])
+    tagged = ((person[tj] - person[ti]) == (tj - ti)) & ((b - a) >= 2) & ((b - a) <= 12)
+    cjk = _prefix([is_cjk(c) for c in text])
+    after_title = _ends_with(text, TITLES)
+    before_follower = _at([c in NAME_FOLLOWERS for c in text] + [True], b)
+    surname = _at([c in SURNAMES for c in text] + [False], a)
+    length = b - a
+    shaped = (length >= 2) & (length <= 4) & ((cjk[b] - cjk[a]) == length) & surname
+    return tagged | (shaped & (after_title[a] | before_follower))
+
+
+def place_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]) -> np.ndarray:
+    """Places: ending in a place word (jieba's ns, or 省/市/地区 …), short, without punctuation."""
+    last_is_place = np.array([tags[j - 1] == "ns" for j in tj], bool)
+    punct = _prefix([is_punct(c) for c in text])
+    clean = (punct[b] - punct[a]) == 0
+    return (last_is_place | _ends_with(text, PLACE_SUFFIXES)[b]) & clean & ((b - a) <= 15)
+
+
+def balanced(text: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spans that do not cut a quotation or a bracket in half; a span just inside a pair of quotes
+    (暖企10条”、农业“8条 inside “…”) counts as balanced when taken with them."""
+    depth = _prefix([1 if c in "“《「『（(" else -1 if c in "”》」』）)" else 0 for c in text])
+    ok = np.zeros(len(a), bool)
+    for index, (x, y) in enumerate(zip(a, b)):
+        if x > 0 and y < len(text) and text[x - 1] in "“《「『" and text[y] in "”》」』":
+            x, y = x - 1, y + 1
+        inner = depth[x : y + 1] - depth[x]
+        ok[index] = inner[-1] == 0 and inner.min() >= 0
+    return ok
+
+
+def list_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tags: list[str]) -> np.ndarray:
+    """Enumerations: items joined by 、 or quoted one after another (“吃拿卡要”“乱摊派”), without clause
+    punctuation or 等 inside, starting after a verb, a preposition or punctuation and stopping before
+    等 or punctuation (围绕[装备与智能制造、新能源、……]等)."""
+    marks = _prefix([c == "、" or text[i : i + 2] == "”“" for i, c in enumerate(text)])
+    breaks = _prefix([c in "，,。；;：:！？!?等" for c in text])
+    ends_ok = _at([c in LIST_ENDS for c in text] + [True], b)
+    after_punct = _at([True] + [is_punct(c) and c != "、" for c in text], a)
+    after_verb = np.array([i > 0 and tags[i - 1][:1] in ("v", "p") for i in ti], bool)
+    starts_with_preposition = np.array([tags[i] == "p" for i in ti], bool)
+    shaped = ((marks[b] - marks[a]) > 0) & ((breaks[b] - breaks[a]) == 0) & ends_ok & (after_punct | after_verb)
+    shaped &= ~starts_with_preposition
+    if shaped.any():
+        shaped[shaped] = balanced(text, a[shaped], b[shaped])
+    return shaped
+
+
+def typed_spans(answer_type: str, text: str, a, b, ti, tj, bounds: list[int], tags: list[str]) -> dict[str, np.ndarray]:
+    """Shape masks of every kind, and under "typed" the one the question asks for (all True when
+    the type has no particular shape)."""
+    masks = {
+        "quantity": quantity_spans(text, a, b, tj, bounds),
+        "time": time_spans(text, a, b),
+        "person": name_spans(text, a, b, ti, tj, tags),
+        "place": place_spans(text, a, b, ti, tj, tags),
+        "list": list_spans(text, a, b, ti, tags),
+    }
+    masks["typed"] = masks.get(answer_type, np.ones(len(a), bool))
+    return masks

@@ -1,0 +1,1 @@
+"""The HTTP API and chat page: a FastAPI application over the shared engine."""

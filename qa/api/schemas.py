@@ -1,0 +1,71 @@
+"""Request and response models of the HTTP API (all of them appear in the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from qa.results import Answer
+
+MAX_QUESTION_CHARS = 500
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value.strip()
+
+
+class AskRequest(BaseModel):
+    """One question, answered on its own."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["徐州缓缴社保多少"])
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default 5)")
+
+    _strip = field_validator("question")(_not_blank)
+
+
+class ChatRequest(BaseModel):
+    """One chat message; follow-ups are completed from the conversation."""
+
+    message: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["合同引资总额呢？"])
+    conversation_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="From an earlier reply; omit to start a conversation"
+    )
+
+    _strip = field_validator("message")(_not_blank)
+
+
+class ChatResponse(Answer):
+    """The answer plus the conversation it belongs to and the question the message was resolved to."""
+
+    conversation_id: str
+    resolved_question: str
+
+
+class Health(BaseModel):
+    """Whether the index is loaded, and what it holds."""
+
+    status: str
+    index_loaded: bool
+    articles: int
+    chunks: int
+    encoder: str
+    dim: int
+    dense_index: str
+    built_at: str
+
+
+class DocumentInfo(BaseModel):
+    """An indexed article."""
+
+    id: str
+    title: str
+    source: str
+    path: str
+    chunk_count: int
+
+
+class ErrorResponse(BaseModel):
+    """What a failed request returns."""
+
+    detail: str

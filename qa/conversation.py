@@ -1,0 +1,125 @@
+"""Multi-turn chat: complete follow-up questions from the conversation, and keep conversations.
+
+People follow up the way they talk: after "株洲截至4月底签约了多少个项目？" they ask
+"合同引资总额呢？"; after "徐州市委书记是谁？", "那株洲市长呢？". A follow-up leaves out its
+subject (the places, organisations, people, dates and quoted names of the previous
+question) or its question (多少, 是谁). ``resolve`` puts back what is missing:
+
+* only an entity ("那徐州呢？"): the previous question with that entity swapped in;
+* no question word ("合同引资总额呢？"): the message plus the previous question word;
+* no subject ("已经解决了多少？"): the previous subject in front (and its unit: 多少个问题).
+
+Everything stays extractive: the resolved question is only used for retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from qa.question import QUOTED as _QUOTED
+from qa.question import analyze, subject_of, words
+
+_FOLLOW_UP_START = re.compile(r"^(那么|那|还有|另外|然后|再问一下|其中的?)")
+_FOLLOW_UP_END = re.compile(r"(呢|呀|吗|啊)?[？?。.!！\s]*$")
+
+
+@dataclass
+class Turn:
+    """One exchange: what was typed, what it was resolved to, what was answered."""
+
+    message: str
+    question: str
+    answer: str = ""
+
+
+def _strip(message: str) -> str:
+    core = _FOLLOW_UP_END.sub("", message.strip())
+    return _FOLLOW_UP_START.sub("", core).strip()
+
+
+def resolve(message: str, previous: str | None) -> str:
+    """The standalone question a message stands for, given the previous resolved question."""
+    message = message.strip()
+    if not previous:
+        return message
+    core = _strip(message)
+    question, before = analyze(core), analyze(previous)
+    has_wh = question.answer_type != "other"
+    subject, previous_subject = subject_of(core), subject_of(previous)
+    explicit_follow_up = bool(_FOLLOW_UP_START.match(message.strip())) or message.rstrip("？?。 ").endswith("呢")
+    if not explicit_follow_up and (has_wh and subject or not previous_subject):
+        return message  # a complete question of its own
+    words_only_subject = subject and not _QUOTED.sub("", re.sub("|".join(map(re.escape, subject)), "", core)).strip()
+    if words_only_subject:
+        # "那徐州呢？": ask the previous question about the new entity.
+        swapped = previous
+        for old, new in zip(previous_subject, subject):
+            swapped = swapped.replace(old, new, 1)
+        return swapped if swapped != previous else core + before.left + before.wh + before.right
+    carried = "" if subject else "".join(p for p in previous_subject if p not in core)
+    # A message that names its own measure (合同引资总额, 额度) keeps it; one that does not
+    # (已经解决了多少, 其中亿元以上的) measures what the previous question measured (个问题, 个项目).
+    names_measure = any(flag.startswith(("n", "vn")) and word not in subject for word, flag in words(core))
+    same_measure = before.answer_type == "quantity" and not names_measure
+    if has_wh:
+        tail = before.right if same_measure and question.answer_type == "quantity" and not question.right else ""
+        return carried + core + tail
+    joiner = "是" if before.answer_type == "person" and not core.endswith("是") else ""
+    return carried + core + joiner + before.wh + (before.right if same_measure else "")
+
+
+@dataclass
+class Conversation:
+    """The turns of one conversation and when it was last used."""
+
+    id: str
+    turns: list[Turn] = field(default_factory=list)
+    updated: float = field(default_factory=time.monotonic)
+
+    @property
+    def last_question(self) -> str | None:
+        return self.turns[-1].question if self.turns else None
+
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ConversationStore:
+    """Conversations in memory, at most max_conversations, each forgotten after ttl_seconds idle."""
+
+    def __init__(self, max_conversations: int = 1000, ttl_seconds: float = 3600, clock=time.monotonic):
+        self.max_conversations = max_conversations
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._items: OrderedDict[str, Conversation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conversation_id: str | None) -> Conversation:
+        """The conversation with this id (a fresh one if unknown or expired), marked as used."""
+        if conversation_id is not None and not _ID.match(conversation_id):
+            raise ValueError("conversation_id must be 1-64 letters, digits, '-' or '_'")
+        with self._lock:
+            self._expire()
+            conversation = self._items.pop(conversation_id, None) if conversation_id else None
+            if conversation is None:
+                conversation = Conversation(id=conversation_id or uuid.uuid4().hex)
+            conversation.updated = self._clock()
+            self._items[conversation.id] = conversation
+            while len(self._items) > self.max_conversations:
+                self._items.popitem(last=False)
+            return conversation
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._items)
+
+    def _expire(self) -> None:
+        cutoff = self._clock() - self.ttl_seconds
+        while self._items and next(iter(self._items.values())).updated < cutoff:
+            self._items.popitem(last=False)

@@ -1,0 +1,102 @@
+"""The HTTP API through FastAPI's test client, over the real engine."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.api.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DIALOGUES = [json.loads(line) for line in (ROOT / "eval" / "dialogues.jsonl").read_text("utf-8").splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def client(engine, settings):
+    with TestClient(create_app(settings, engine)) as client:
+        yield client
+
+
+def test_ask_returns_the_answer_sentence_source_and_passages(client):
+    response = client.post("/api/ask", json={"question": "徐州缓缴社保多少"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answer"] == "超31亿元" and not body["abstained"]
+    assert "缓缴和减免社保" in body["sentence"]
+    start, end = body["answer_in_sentence"]
+    assert body["sentence"][start:end] == "超31亿元"
+    assert body["source"]["article_id"] == "000_5eb15fd4d41f17c5"
+    assert "周铁根" in body["source"]["heading"]
+    assert 0 <= body["confidence"] <= 1
+    assert body["passages"] and body["passages"][0]["rank"] == 1
+
+
+def test_source_offsets_point_at_the_answer_in_the_article(client, settings):
+    body = client.post("/api/ask", json={"question": "徐州缓缴社保多少"}).json()
+    article = (settings.corpus_dir / "000_5eb15fd4d41f17c5.txt").read_text("utf-8")
+    assert article[body["source"]["start"] : body["source"]["end"]] == "超31亿元"
+
+
+def test_top_k_controls_the_passages(client):
+    body = client.post("/api/ask", json={"question": "株洲签约了多少个项目", "top_k": 2}).json()
+    assert len(body["passages"]) == 2
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"question": ""}, {"question": "   "}, {"question": "问" * 501}, {"question": "徐州", "top_k": 0}, {}],
+)
+def test_bad_questions_are_rejected_clearly(client, payload):
+    response = client.post("/api/ask", json=payload)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_an_unanswerable_question_abstains(client):
+    body = client.post("/api/ask", json={"question": "徐州去年的GDP是多少？"}).json()
+    assert body["abstained"] and body["answer"] == "" and body["source"] is None
+
+
+@pytest.mark.parametrize("dialogue", DIALOGUES, ids=[d["id"] for d in DIALOGUES])
+def test_follow_ups_are_answered_from_the_conversation(client, dialogue):
+    first, second = dialogue["turns"]
+    one = client.post("/api/chat", json={"message": first["message"]}).json()
+    assert one["answer"] in first["answers"], one
+    two = client.post("/api/chat", json={"message": second["message"], "conversation_id": one["conversation_id"]}).json()
+    assert two["conversation_id"] == one["conversation_id"]
+    assert two["resolved_question"] != second["message"]
+    assert two["answer"] in second["answers"], two
+
+
+def test_a_follow_up_without_its_conversation_is_not_completed(client):
+    body = client.post("/api/chat", json={"message": "合同引资总额呢？"}).json()
+    assert body["resolved_question"] == "合同引资总额呢？"
+
+
+def test_conversation_ids_are_validated(client):
+    response = client.post("/api/chat", json={"message": "徐州缓缴社保多少", "conversation_id": "../../etc"})
+    assert response.status_code == 422
+
+
+def test_health_and_documents(client):
+    health = client.get("/api/health").json()
+    assert health["index_loaded"] and health["encoder"] == "use-m3" and health["chunks"] > 50
+    documents = client.get("/api/documents").json()
+    assert {d["id"] for d in documents} == {"000_5eb15fd4d41f17c5", "004_302674c14a7d71f0"}
+    assert all(d["title"] and d["chunk_count"] > 0 for d in documents)
+
+
+def test_openapi_lists_every_endpoint(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/ask", "/api/chat", "/api/health", "/api/documents"} <= set(paths)
+    assert client.get("/docs").status_code == 200
+
+
+def test_the_chat_page_is_served_without_outside_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "文章问答" in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    script = client.get("/static/app.js").text
+    assert "innerHTML" not in script and "textContent" in script

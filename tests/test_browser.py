@@ -1,0 +1,119 @@
+"""The chat page in a real headless Chromium (Debian's package, driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_index):
+    """`qa serve` as its own process on a free loopback port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(seed_index)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("server did not start in 120 s")
+    yield process, url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _ask(page, question: str):
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+
+
+def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
+    _, url = server
+    page = browser.new_page()
+    outside = []
+    page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+    page.goto(url)
+    _ask(page, "徐州缓缴社保多少")
+    reply = page.locator(".message.bot[data-state=answered]").last
+    reply.wait_for(timeout=30_000)
+    assert "31亿元" in reply.locator(".answer").inner_text()
+    assert reply.locator(".sentence strong").inner_text() == "超31亿元"
+    assert "缓缴和减免社保" in reply.locator(".sentence").inner_text()
+    assert "第" in reply.locator(".source").inner_text() and "周铁根" in reply.locator(".source").inner_text()
+    assert outside == [], "the page fetched something from outside the server"
+    page.close()
+
+
+def test_a_follow_up_and_an_unanswerable_question(server, browser):
+    _, url = server
+    page = browser.new_page()
+    page.goto(url)
+    _ask(page, "株洲截至4月底签约了多少个项目？")
+    page.locator(".message.bot[data-state=answered]").nth(0).wait_for(timeout=30_000)
+    _ask(page, "合同引资总额呢？")
+    second = page.locator(".message.bot[data-state=answered]").nth(1)
+    second.wait_for(timeout=30_000)
+    assert second.locator(".answer").inner_text() == "202.4亿元"
+    _ask(page, "今天天气怎么样")
+    refusal = page.locator(".message.bot[data-state=abstained]")
+    refusal.wait_for(timeout=30_000)
+    assert "没有找到答案" in refusal.inner_text()
+    page.close()
+
+
+def test_answers_are_shown_as_text_not_html(server, browser):
+    _, url = server
+    page = browser.new_page()
+    page.goto(url)
+    _ask(page, "<img src=x onerror=alert(1)>徐州缓缴社保多少")
+    page.locator(".message.bot:not(.pending)").last.wait_for(timeout=30_000)
+    assert page.locator("#messages img").count() == 0
+    assert "<img src=x" in page.locator(".message.user").last.inner_text()
+    page.close()
+
+
+def test_a_failing_server_shows_an_error(server, browser):
+    process, url = server
+    page = browser.new_page()
+    page.goto(url)
+    process.terminate()
+    process.wait(timeout=10)
+    _ask(page, "徐州缓缴社保多少")
+    error = page.locator(".message.bot[data-state=error]")
+    error.wait_for(timeout=30_000)
+    assert "出错了" in error.inner_text()
+    page.close()

@@ -1,0 +1,55 @@
+"""The qa command as users run it: a real subprocess over a real index."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def qa(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_ask_prints_answer_sentence_and_source(seed_index):
+    result = qa("ask", "徐州缓缴社保多少", "--index", str(seed_index))
+    assert result.returncode == 0, result.stderr
+    assert "答案：超31亿元" in result.stdout
+    assert "缓缴和减免社保" in result.stdout
+    assert "来源：" in result.stdout and "第5段" in result.stdout
+
+
+def test_ask_json_prints_the_result_object(seed_index):
+    result = qa("ask", "徐州缓缴社保多少", "--json", "--top-k", "3", "--index", str(seed_index))
+    body = json.loads(result.stdout)
+    assert body["answer"] == "超31亿元" and body["abstained"] is False
+    assert set(body) >= {"answer", "sentence", "source", "confidence", "abstained"}
+    assert body["source"]["paragraph"] == 5
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_empty_question_is_an_error(question, seed_index):
+    result = qa("ask", question, "--index", str(seed_index))
+    assert result.returncode != 0
+    assert "empty" in result.stderr
+
+
+def test_index_then_ask_builds_where_told(tmp_path, settings):
+    built = qa("index", str(settings.corpus_dir), "--out", str(tmp_path / "idx"))
+    assert built.returncode == 0, built.stderr
+    assert "indexed 2 articles" in built.stdout
+    assert (tmp_path / "idx" / "manifest.json").is_file()
+
+
+def test_ask_builds_a_missing_index_from_the_corpus(tmp_path, settings):
+    (tmp_path / "corpus").symlink_to(settings.corpus_dir)
+    result = qa("ask", "株洲市市长是谁？", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "阳卫国" in result.stdout
+    assert (tmp_path / "index" / "manifest.json").is_file()
+
+
+def test_a_mismatched_model_says_what_to_rebuild(seed_index, minilm_folder):
+    result = qa("ask", "徐州缓缴社保多少", "--index", str(seed_index), "--model", str(minilm_folder))
+    assert result.returncode != 0
+    assert "rebuild" in result.stderr

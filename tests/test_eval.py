@@ -1,0 +1,73 @@
+"""The evaluation harness: `qa eval` on JSONL and SQuAD-format input, its JSON, reports and baselines."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+METRICS = {"recall@1", "recall@5", "recall@10", "mrr", "em", "f1", "sentence_hit", "abstain_precision",
+           "abstain_recall", "latency_ms_p50", "latency_ms_p95", "index_build_seconds"}
+
+
+def qa_eval(*args):
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "eval", *args], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def squad_run(tmp_path_factory):
+    report = tmp_path_factory.mktemp("report")
+    result = qa_eval(str(DATA / "squad_small.json"), "--json", "--report", str(report))
+    return json.loads(result.stdout), report
+
+
+def test_json_has_exactly_the_named_metrics(squad_run):
+    result, _ = squad_run
+    assert set(result) == METRICS | {"n", "by_kind", "settings"}
+    assert result["n"] == 8
+    for name in METRICS - {"latency_ms_p50", "latency_ms_p95", "index_build_seconds"}:
+        assert 0.0 <= result[name] <= 1.0
+    assert result["index_build_seconds"] > 0 and result["latency_ms_p95"] >= result["latency_ms_p50"] > 0
+    assert result["settings"]["encoder"] == "use-m3"
+
+
+def test_open_corpus_retrieval_finds_the_gold_paragraphs(squad_run):
+    result, _ = squad_run
+    assert result["recall@5"] == 1.0
+    assert result["recall@1"] >= 0.75
+
+
+def test_by_kind_groups_by_question_word(squad_run):
+    result, _ = squad_run
+    assert {"quantity", "place", "person", "list", "time"} <= set(result["by_kind"])
+    assert sum(group["n"] for group in result["by_kind"].values()) == result["n"]
+
+
+def test_report_folder_has_markdown_json_predictions_and_plots(squad_run):
+    result, report = squad_run
+    assert json.loads((report / "results.json").read_text("utf-8")) == result
+    predictions = [json.loads(line) for line in (report / "predictions.jsonl").read_text("utf-8").splitlines()]
+    assert len(predictions) == 8
+    assert set(predictions[0]) >= {"question", "gold", "answer", "sentence", "hit_rank", "em", "f1", "latency_ms"}
+    for plot in ("by_kind.png", "latency.png", "reliability.png"):
+        assert (report / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| em |" in (report / "report.md").read_text("utf-8")
+
+
+def test_jsonl_counts_abstentions_over_unanswerable_questions(seed_index):
+    result = json.loads(qa_eval(str(DATA / "seeds_small.jsonl"), "--index", str(seed_index), "--json").stdout)
+    assert result["n"] == 4
+    assert result["abstain_recall"] == 1.0  # both unanswerable questions abstained
+    assert result["abstain_precision"] == 1.0  # and nothing answerable did
+    assert result["em"] == 1.0 and result["sentence_hit"] == 1.0
+    assert result["by_kind"]["unanswerable"]["n"] == 1 and result["by_kind"]["manner"]["n"] == 1  # kind from 怎么样
+
+
+def test_baseline_prints_changes(squad_run, tmp_path):
+    _, report = squad_run
+    table = qa_eval(str(DATA / "squad_small.json"), "--baseline", str(report / "results.json"), "--limit", "4")
+    assert "baseline" in table.stdout and "change" in table.stdout
