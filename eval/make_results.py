@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench import benchmark  # noqa: E402
+from choose_threshold import table as threshold_table  # noqa: E402
 from fusion_sweep import sweep_table  # noqa: E402
 
 from qa.engine import Engine  # noqa: E402
@@ -49,6 +50,24 @@ def kind_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def dialogue_score(engine: Engine) -> str:
+    """Second turns of eval/dialogues.jsonl answered right through the follow-up resolution."""
+    from qa.conversation import resolve
+
+    rows = ["| dialogue | follow-up | resolved to | answer | right |", "|---|---|---|---|---|"]
+    right = 0
+    for line in (HERE / "dialogues.jsonl").read_text("utf-8").splitlines():
+        if not line.strip():
+            continue
+        first, second = json.loads(line)["turns"]
+        question = resolve(second["message"], first["message"])
+        answer = engine.ask(question).answer
+        ok = answer in second["answers"]
+        right += ok
+        rows.append(f"| {first['message']} | {second['message']} | {question} | {answer or '(abstained)'} | {'yes' if ok else 'no'} |")
+    return f"{right} of {len(rows) - 2} second turns right.\n\n" + "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cmrc", default=str(HERE.parent.parent / "shared" / "cmrc2018" / "cmrc2018_trial.json"))
@@ -68,6 +87,8 @@ def main() -> None:
     bench = benchmark(engine, questions, rounds=5)
     sweeps = {name: sweep_table(str(path)) for name, path in sets.items()}
     training = load_model_file().get("training", {})
+    dialogues = dialogue_score(engine)
+    thresholds = threshold_table(str(SEEDS))
 
     sections = [
         "# Results",
@@ -85,6 +106,16 @@ def main() -> None:
         " CMRC 2018 is run open-corpus: all 256 paragraphs indexed together, every question asked against all.",
         "",
         *(f"### By kind: {name}\n\n{kind_table(result)}\n" for name, result in results.items()),
+        "## Follow-up questions (`eval/dialogues.jsonl`)",
+        "",
+        dialogues,
+        "",
+        "## Abstention threshold (`python eval/choose_threshold.py`)",
+        "",
+        f"Current default: `abstain_threshold = {settings.abstain_threshold}`. On eval/seeds.jsonl, answered once without abstaining:",
+        "",
+        thresholds,
+        "",
         "## Latency benchmark (`python eval/bench.py`)",
         "",
         bench,

@@ -82,12 +82,12 @@ def quantity_spans(text: str, a: np.ndarray, b: np.ndarray, tj, bounds: list[int
     measured = _prefix([c in UNIT_CHARS or c.isdigit() for c in text])
     starts_ok = _at([c in DIGITS or c in QUALIFIERS for c in text] + [False], a)
     left_open = _at([True] + [c not in DIGITS and c not in QUALIFIERS and c not in BETWEEN_DIGITS for c in text], a)
-    words = [text[x:y] for x, y in zip(bounds, bounds[1:])] + [""]
-    right_open = np.array(
-        [not words[j] or not (words[j][0].isdigit() or all(c in UNIT_CHARS or c in QUALIFIERS for c in words[j]))
-         for j in tj],
-        bool,
+    words = [text[x:y] for x, y in zip(bounds, bounds[1:])]
+    # Per token: may a quantity end just before it? Not before a digit or a pure unit word (元, 亿元).
+    open_before = np.array(
+        [not (w[0].isdigit() or all(c in UNIT_CHARS or c in QUALIFIERS for c in w)) for w in words] + [True], bool
     )
+    right_open = open_before[tj]
     full = (member[b] - member[a]) == (b - a)
     shaped = ((has_digit[b] - has_digit[a]) > 0) & ((measured[b] - measured[a]) > 0) & starts_ok & ((b - a) <= 16)
     return full & shaped & left_open & right_open
@@ -118,7 +118,7 @@ def name_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str])
 
 def place_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]) -> np.ndarray:
     """Places: ending in a place word (jieba's ns, or 省/市/地区 …), short, without punctuation."""
-    last_is_place = np.array([tags[j - 1] == "ns" for j in tj], bool)
+    last_is_place = np.array([tag == "ns" for tag in tags], bool)[tj - 1]
     punct = _prefix([is_punct(c) for c in text])
     clean = (punct[b] - punct[a]) == 0
     return (last_is_place | _ends_with(text, PLACE_SUFFIXES)[b]) & clean & ((b - a) <= 15)
@@ -145,8 +145,9 @@ def list_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tags: list[str]) -> 
     breaks = _prefix([c in "，,。；;：:！？!?等" for c in text])
     ends_ok = _at([c in LIST_ENDS for c in text] + [True], b)
     after_punct = _at([True] + [is_punct(c) and c != "、" for c in text], a)
-    after_verb = np.array([i > 0 and tags[i - 1][:1] in ("v", "p") for i in ti], bool)
-    starts_with_preposition = np.array([tags[i] == "p" for i in ti], bool)
+    verb_before = np.array([False] + [tag[:1] in ("v", "p") for tag in tags], bool)  # token i follows a verb
+    after_verb = verb_before[ti]
+    starts_with_preposition = np.array([tag == "p" for tag in tags], bool)[ti]
     shaped = ((marks[b] - marks[a]) > 0) & ((breaks[b] - breaks[a]) == 0) & ends_ok & (after_punct | after_verb)
     shaped &= ~starts_with_preposition
     if shaped.any():

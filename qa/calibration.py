@@ -2,13 +2,16 @@
 
 A logistic model over a few signals: the ranker's softmax probability and margin
 for the chosen span, how much of the question (IDF-weighted) the evidence sentence
-and its passage contain, the largest IDF among question words the passage lacks
-(a question about 株洲 answered from a passage about 徐州), whether the span has the
-asked-for type, the passage's cosine similarity, and how closely the span sits to
-the question's words in its sentence, and whether a place, organisation, person or
-quoted name of the question is missing from the passage and its heading. Fitted out-of-fold on CMRC 2018,
-including questions whose gold paragraph was removed from the index, so that
-answers with no support in the corpus learn to get low confidence.
+and its passage contain, the largest IDF among question words the passage lacks,
+whether the span has the asked-for shape, the passage's cosine similarity, how
+closely the span sits to the question's words in its sentence, and whether a
+place, organisation, person or quoted name of the question is missing from the
+passage (a question about 株洲 answered from a paragraph about 徐州).
+
+It is fitted by ``eval/train_answer_model.py`` on ``eval/calibration.jsonl``,
+in-domain questions (answerable and not) over ``corpus/`` that are not the
+evaluation set; "right" means F1 ≥ 0.5 against a gold answer. The abstention
+threshold on it lives in the settings and is chosen with ``eval/choose_threshold.py``.
 """
 
 from __future__ import annotations

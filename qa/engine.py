@@ -11,6 +11,8 @@ import logging
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from qa.index import HybridIndex, build_index
 from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
@@ -37,6 +39,9 @@ class Engine:
     """Retrieval plus answer selection over one loaded index."""
 
     def __init__(self, index: HybridIndex, settings: Settings, model: dict | None = None):
+        # One BLAS thread per question: the matrices here are small, and on a machine with few cores
+        # concurrent requests waiting on each other's BLAS threads were several times slower.
+        threadpool_limits(limits=1, user_api="blas")
         self.index = index
         self.settings = settings
         self.retriever = HybridRetriever(index, settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from qa.text import fold
 
@@ -106,7 +107,17 @@ def words(text: str) -> list[tuple[str, str]]:
     return [(pair.word, pair.flag) for pair in jieba.posseg.lcut(text)]
 
 
+@lru_cache(maxsize=4096)
+def _subject(question: str) -> tuple[str, ...]:
+    return tuple(_subject_parts(question))
+
+
 def subject_of(question: str) -> list[str]:
+    """The parts of a question that say what it is about (cached: questions repeat)."""
+    return list(_subject(question))
+
+
+def _subject_parts(question: str) -> list[str]:
     """The parts of a question that say what it is about: places, organisations, people, dates,
     quoted names, and time phrases such as 截至4月底."""
     quoted = QUOTED.findall(question)

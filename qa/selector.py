@@ -20,7 +20,7 @@ from qa.results import Answer, Source
 from qa.retriever import Passage
 from qa.answer_types import STRICT_TYPES
 from qa.text import fold
-from qa.spans import FEATURES, Candidates, candidates, span_texts
+from qa.spans import FEATURES, Candidates, candidates, span_text
 
 SENTENCES_KEPT = 4
 _F = {name: i for i, name in enumerate(FEATURES)}
@@ -32,7 +32,7 @@ _ALIGN = [_F[name] for name in _ALIGNMENT]
 _ALIGN_WEIGHTS = np.array(list(_ALIGNMENT.values()), np.float32)
 
 
-def pick(question: Question, scores: np.ndarray, spans: Candidates, texts: list[str]) -> int:
+def pick(question: Question, scores: np.ndarray, spans: Candidates, text_of) -> int:
     """The chosen candidate: the best-scored one, or, when the question asks for a shape, the span
     of that shape that best fills the question's gap in the best sentence that has one.
 
@@ -47,9 +47,13 @@ def pick(question: Question, scores: np.ndarray, spans: Candidates, texts: list[
         pool = spans.quoted & (spans.sentence <= 1)
     else:
         return best
-    pool &= np.array([fold(text).lower() not in question.text.lower() for text in texts], bool)
+    asked = question.text.lower()
+    for index in np.flatnonzero(pool):
+        pool[index] = fold(text_of(index)).lower() not in asked
     if question.unit:
-        with_unit = pool & np.array([text.endswith(question.unit) for text in texts], bool)
+        with_unit = pool.copy()
+        for index in np.flatnonzero(pool):
+            with_unit[index] = text_of(index).endswith(question.unit)
         pool = with_unit if with_unit.any() else pool
     if not pool.any():
         return best
@@ -111,7 +115,7 @@ class AnswerSelector:
             return Answer(question=question_text, answer="", sentence="", confidence=0.0, abstained=True,
                           answer_type=question.answer_type)
         scores = self.ranker.score(spans.features)
-        best = pick(question, scores, spans, span_texts(sentences, spans))
+        best = pick(question, scores, spans, lambda i: span_text(sentences, spans, i))
         sentence = sentences[spans.sentence[best]]
         confidence = self.calibrator(self.confidence_features(question, scores, spans, best, sentence, terms))
         return self.answer_at(

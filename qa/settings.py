@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
 
     # Answers.
-    abstain_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    # Chosen with eval/choose_threshold.py: the lowest at which every unanswerable question of
+    # eval/seeds.jsonl abstains (table in eval/RESULTS.md).
+    abstain_threshold: float = Field(0.18, ge=0.0, le=1.0)
     reranker_model: str | None = None
     reader_model: str | None = None
 

@@ -266,6 +266,11 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     return Candidates(*(np.concatenate(column) for column in zip(*parts)))
 
 
+def span_text(sentences: list[Sentence], spans: Candidates, index: int) -> str:
+    """The text of one candidate span."""
+    return sentences[spans.sentence[index]].text[spans.start[index] : spans.end[index]]
+
+
 def span_texts(sentences: list[Sentence], spans: Candidates) -> list[str]:
     """The text of every candidate span."""
-    return [sentences[s].text[a:b] for s, a, b in zip(spans.sentence, spans.start, spans.end)]
+    return [span_text(sentences, spans, i) for i in range(len(spans))]

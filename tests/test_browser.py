@@ -57,8 +57,17 @@ def browser():
 
 
 def _ask(page, question: str):
+    """Type a question and press Enter, as a user does."""
     page.fill("#question", question)
     page.press("#question", "Enter")
+
+
+def _reply(page, state: str, index: int = -1):
+    """The bot reply in the given state (answered, abstained, error), once it has appeared."""
+    replies = page.locator(f".message.bot[data-state={state}]")
+    reply = replies.last if index < 0 else replies.nth(index)
+    reply.wait_for(timeout=30_000)
+    return reply
 
 
 def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
@@ -68,8 +77,7 @@ def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
     page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
     page.goto(url)
     _ask(page, "徐州缓缴社保多少")
-    reply = page.locator(".message.bot[data-state=answered]").last
-    reply.wait_for(timeout=30_000)
+    reply = _reply(page, "answered")
     assert "31亿元" in reply.locator(".answer").inner_text()
     assert reply.locator(".sentence strong").inner_text() == "超31亿元"
     assert "缓缴和减免社保" in reply.locator(".sentence").inner_text()
@@ -83,15 +91,11 @@ def test_a_follow_up_and_an_unanswerable_question(server, browser):
     page = browser.new_page()
     page.goto(url)
     _ask(page, "株洲截至4月底签约了多少个项目？")
-    page.locator(".message.bot[data-state=answered]").nth(0).wait_for(timeout=30_000)
+    assert _reply(page, "answered", 0).locator(".answer").inner_text() == "73个"
     _ask(page, "合同引资总额呢？")
-    second = page.locator(".message.bot[data-state=answered]").nth(1)
-    second.wait_for(timeout=30_000)
-    assert second.locator(".answer").inner_text() == "202.4亿元"
+    assert _reply(page, "answered", 1).locator(".answer").inner_text() == "202.4亿元"
     _ask(page, "今天天气怎么样")
-    refusal = page.locator(".message.bot[data-state=abstained]")
-    refusal.wait_for(timeout=30_000)
-    assert "没有找到答案" in refusal.inner_text()
+    assert "没有找到答案" in _reply(page, "abstained").inner_text()
     page.close()
 
 
@@ -113,7 +117,5 @@ def test_a_failing_server_shows_an_error(server, browser):
     process.terminate()
     process.wait(timeout=10)
     _ask(page, "徐州缓缴社保多少")
-    error = page.locator(".message.bot[data-state=error]")
-    error.wait_for(timeout=30_000)
-    assert "出错了" in error.inner_text()
+    assert "出错了" in _reply(page, "error").inner_text()
     page.close()
