@@ -6,12 +6,14 @@ so both halves of the index speak chunk ids.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
 IDS_FILE = "ids.npy"
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build step at debug level
 
 
 class SparseIndex:

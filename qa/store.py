@@ -96,10 +96,6 @@ class ChunkStore:
         found = {row[0]: row for row in rows}
         return [self._chunk(found[i]) for i in ids if i in found]
 
-    def all_chunks(self) -> list[StoredChunk]:
-        """Every chunk in id order (for evaluation and maintenance, not the question path)."""
-        return [self._chunk(row) for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY id")]
-
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
         rows = self._db.execute("SELECT id, title, source, path, chunk_count FROM articles ORDER BY id")

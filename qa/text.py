@@ -68,12 +68,3 @@ def split_sentences(text: str) -> list[str]:
     """The sentences of text, as strings."""
     return [text[s:e] for s, e in sentence_spans(text)]
 
-
-def strip_punct(text: str) -> str:
-    """Remove leading and trailing punctuation and spaces."""
-    start, end = 0, len(text)
-    while start < end and is_punct(text[start]):
-        start += 1
-    while end > start and is_punct(text[end - 1]):
-        end -= 1
-    return text[start:end]

@@ -60,11 +60,6 @@ def word_frequency(word: str) -> int:
     return jieba.dt.FREQ.get(word, 0) or 0
 
 
-def tokenize_many(texts: list[str]) -> list[list[str]]:
-    """Tokenize a batch of texts."""
-    return [tokenize(text) for text in texts]
-
-
 def pos_tags(text: str) -> list[tuple[int, str]]:
     """jieba part-of-speech words of a text as (length, tag) pairs, which tile the text exactly."""
     import jieba.posseg

@@ -62,6 +62,13 @@ def _ask(page, question: str):
     page.press("#question", "Enter")
 
 
+def _open(browser, url: str):
+    """A fresh page with the chat loaded."""
+    page = browser.new_page()
+    page.goto(url)
+    return page
+
+
 def _reply(page, state: str, index: int = -1):
     """The bot reply in the given state (answered, abstained, error), once it has appeared."""
     replies = page.locator(f".message.bot[data-state={state}]")
@@ -88,8 +95,7 @@ def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
 
 def test_a_follow_up_and_an_unanswerable_question(server, browser):
     _, url = server
-    page = browser.new_page()
-    page.goto(url)
+    page = _open(browser, url)
     _ask(page, "株洲截至4月底签约了多少个项目？")
     assert _reply(page, "answered", 0).locator(".answer").inner_text() == "73个"
     _ask(page, "合同引资总额呢？")
@@ -101,8 +107,7 @@ def test_a_follow_up_and_an_unanswerable_question(server, browser):
 
 def test_answers_are_shown_as_text_not_html(server, browser):
     _, url = server
-    page = browser.new_page()
-    page.goto(url)
+    page = _open(browser, url)
     _ask(page, "<img src=x onerror=alert(1)>徐州缓缴社保多少")
     page.locator(".message.bot:not(.pending)").last.wait_for(timeout=30_000)
     assert page.locator("#messages img").count() == 0
@@ -112,8 +117,7 @@ def test_answers_are_shown_as_text_not_html(server, browser):
 
 def test_a_failing_server_shows_an_error(server, browser):
     process, url = server
-    page = browser.new_page()
-    page.goto(url)
+    page = _open(browser, url)
     process.terminate()
     process.wait(timeout=10)
     _ask(page, "徐州缓缴社保多少")

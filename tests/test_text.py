@@ -1,4 +1,4 @@
-from qa.text import fold, sentence_spans, split_sentences, strip_punct
+from qa.text import fold, sentence_spans, split_sentences
 
 
 def test_fold_maps_full_width_to_ascii_keeping_length():
@@ -18,7 +18,3 @@ def test_sentence_spans_are_offsets_into_the_text():
     for start, end in sentence_spans(text):
         assert text[start:end] in ("第一句。", "第二句")
 
-
-def test_strip_punct_removes_only_the_edges():
-    assert strip_punct("“一城一谷一区一院”。") == "一城一谷一区一院"
-    assert strip_punct("超31亿元") == "超31亿元"
