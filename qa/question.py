@@ -11,7 +11,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import jieba.posseg
+
 from qa.text import fold
+from qa.tokenization import _init as _init_jieba
+from qa.tokenization import segment, word_frequency
 
 # Answer types, most specific patterns first; the first match in the question wins.
 _PATTERNS: list[tuple[str, str]] = [
@@ -41,8 +45,6 @@ _ROLES = ("书记", "市长", "省长", "县长", "区长", "局长", "部长", 
 def _standalone(unit: str, right: str) -> bool:
     """Whether the unit is a word of its own at the start of right (个|项目), not the start of a
     common word (成本); jieba's dictionary frequency tells common words from segmentation noise (起涉)."""
-    from qa.tokenization import segment, word_frequency
-
     first = segment(right)[0] if right else ""
     if not first.startswith(unit) or len(first) == len(unit) or first in _UNIT_WORDS:
         return True
@@ -99,11 +101,7 @@ def analyze(question: str) -> Question:
 
 def words(text: str) -> list[tuple[str, str]]:
     """jieba part-of-speech words of a text."""
-    import jieba.posseg
-
-    from qa.tokenization import _init
-
-    _init()
+    _init_jieba()
     return [(pair.word, pair.flag) for pair in jieba.posseg.lcut(text)]
 
 

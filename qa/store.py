@@ -63,21 +63,24 @@ class ChunkStore:
         counts: dict[str, int] = {}
         for chunk in chunks:
             counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
-        with sqlite3.connect(path) as db:
-            db.executescript(_SCHEMA)
-            db.executemany(
-                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
-                [(a.id, a.title, a.source, a.path, a.sha256, counts.get(a.id, 0)) for a in articles],
-            )
-            db.executemany(
-                f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.id, c.article_id, c.paragraph, c.start, c.end, c.text, c.heading,
-                     json.dumps(c.segments), json.dumps(t, ensure_ascii=False))
-                    for c, t in zip(chunks, tags)
-                ],
-            )
-        sqlite3.connect(path).close()
+        db = sqlite3.connect(path)
+        try:
+            with db:  # one transaction: committed on success, rolled back on error
+                db.executescript(_SCHEMA)
+                db.executemany(
+                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+                    [(a.id, a.title, a.source, a.path, a.sha256, counts.get(a.id, 0)) for a in articles],
+                )
+                db.executemany(
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (c.id, c.article_id, c.paragraph, c.start, c.end, c.text, c.heading,
+                         json.dumps(c.segments), json.dumps(t, ensure_ascii=False))
+                        for c, t in zip(chunks, tags)
+                    ],
+                )
+        finally:
+            db.close()
 
     @property
     def _db(self) -> sqlite3.Connection:
