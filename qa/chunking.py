@@ -28,6 +28,8 @@ HEADING_MAX_WIDTH = 80  # display columns: a CJK character is two
 _BODY_PUNCT = re.compile(r"[，。；！？,;!?]|[：:].")
 _CAPTION = re.compile(r"(\s摄|供图）?|供图\))$")
 _LIST_ITEM = re.compile(r"^([-*+]|\d+[.)、])\s")
+# Bylines name the reporter or author: a line of their own, kept as text so "记者是谁" can be answered.
+_BYLINE = re.compile(r"^(本报记者|本报通讯员|特约记者|记者|通讯员|□|■|◎|文[／/]|作者[：:])\s*[^\s，。；：:,;][^，。；：:,;]{0,11}$")
 
 
 class Chunk(BaseModel):
@@ -116,11 +118,19 @@ def _is_heading(line: str, limit: float, markdown: bool) -> bool:
 
 
 def _blocks(article: Article):
-    """Yield ("heading", text) and ("body", _Piece) blocks of the article in order."""
+    """Yield ("heading", text), ("byline", _Piece) and ("body", _Piece) blocks of the article in order."""
     lines = list(_lines(article.text))
     limit = _heading_limit([line for line, _ in lines])
     current = _Piece()
     for line, offset in lines:
+        if _BYLINE.match(line):
+            if current.text:
+                yield "body", current
+                current = _Piece()
+            byline = _Piece()
+            byline.append(line, offset)
+            yield "byline", byline
+            continue
         standalone = _CAPTION.search(line) or (article.markdown and _LIST_ITEM.match(line))
         if _is_heading(line, limit, article.markdown) and not standalone:
             if current.text:
@@ -199,9 +209,13 @@ def chunk_article(article: Article, max_chars: int = MAX_CHARS, min_chars: int =
             headings = headings + [block] if last_was_heading else [block]
             last_was_heading = True
             continue
+        if kind == "byline" and not last_was_heading:
+            headings = [block.text]  # a byline after body text starts the next author's piece
         last_was_heading = False
-        number += 1
-        block.paragraph, block.heading = number, " ".join(headings)
+        if kind == "body":
+            number += 1
+        # A byline is not a paragraph of its own: it shares the number of the paragraph it opens.
+        block.paragraph, block.heading = number + (kind == "byline"), " ".join(headings)
         pieces.extend(_split_long(block, max_chars))
     return [
         Chunk(

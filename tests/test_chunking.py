@@ -1,5 +1,6 @@
 from qa.chunking import chunk_article
 from qa.corpus import Article, load_corpus
+from qa.text import split_sentences
 
 
 def _seed_chunks(settings):
@@ -26,10 +27,15 @@ def test_column_lines_are_rejoined_and_headings_kept_apart(settings):
     article, chunks = _seed_chunks(settings)["004_302674c14a7d71f0"]
     texts = [c.text for c in chunks]
     # The column file breaks every ~15 characters; paragraphs come back whole.
-    assert any(t.startswith("根据江苏省徐州市委、市政府工作部署") for t in texts)
-    # Headings and bylines never swallow body text, but label the chunks under them.
+    assert any("\n根据江苏省徐州市委、市政府工作部署，徐州市工信局坚持" in t for t in texts)
+    # Headings never swallow body text, but label the chunks under them.
     assert not any("以活动为抓手抓好落实" in t for t in texts)
-    assert not any("□ 王 伟" in t for t in texts)
+    # A byline is a line of its own: it starts its author's piece and labels it, and stays
+    # apart from the previous author's closing line.
+    wang_wei = next(c for c in chunks if "□ 王 伟" in c.text)
+    assert wang_wei.text.startswith("□ 王 伟\n根据江苏省徐州市委") and wang_wei.heading == "□ 王 伟"
+    wang_qiang = next(c for c in chunks if "□ 王 强" in c.text)
+    assert wang_qiang.text.startswith("□ 王 强\n") and "作者系" not in wang_qiang.text
     assert any(c.heading == "以活动为抓手抓好落实" and c.text.startswith("扎实开展政企同行专项行动") for c in chunks)
 
 
@@ -39,6 +45,10 @@ def test_interview_headline_becomes_the_section_heading(settings):
     assert "徐州市委书记周铁根" in chunk.heading
     zhuzhou = next(c for c in chunks if "202.4亿元" in c.text)
     assert "株洲市市长阳卫国" in zhuzhou.heading
+    # The reporter's byline opens the interview's first paragraph as a sentence of its own.
+    first = next(c for c in chunks if "株洲市市长阳卫国" in c.heading and c.text.startswith("本报记者 何芳\n"))
+    assert split_sentences(first.text)[0] == "本报记者 何芳"
+    assert not any("何芳" in c.heading for c in chunks)
 
 
 def test_long_paragraphs_split_at_sentence_ends_and_fragments_merge():
