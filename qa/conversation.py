@@ -52,7 +52,7 @@ def resolve(message: str, previous: str | None) -> str:
     has_wh = question.answer_type != "other"
     subject, previous_subject = subject_of(core), subject_of(previous)
     explicit_follow_up = bool(_FOLLOW_UP_START.match(message.strip())) or message.rstrip("？?。 ").endswith("呢")
-    if not explicit_follow_up and (has_wh and subject or not previous_subject):
+    if not explicit_follow_up and (has_wh and subject or not previous_subject or _new_topic(core, previous)):
         return message  # a complete question of its own
     words_only_subject = subject and not _QUOTED.sub("", re.sub("|".join(map(re.escape, subject)), "", core)).strip()
     if words_only_subject:
@@ -71,6 +71,14 @@ def resolve(message: str, previous: str | None) -> str:
         return carried + core + tail
     joiner = "是" if before.answer_type == "person" and not core.endswith("是") else ""
     return carried + core + joiner + before.wh + (before.right if same_measure else "")
+
+
+def _new_topic(core: str, previous: str) -> bool:
+    """A question that opens with a topic of its own, not shared with the previous question
+    ("今天天气怎么样" after "合同引资总额多少"). Chinese drops the subject, so one that opens with
+    a verb or adverb ("已经解决了多少", "收集了多少条意见建议") continues the previous question."""
+    word, flag = next(iter(words(core)), ("", ""))
+    return flag.startswith(("n", "i", "l")) and len(word) > 1 and word[:2] not in previous
 
 
 @dataclass

@@ -19,6 +19,10 @@ def test_follow_ups_get_back_what_they_leave_out(previous, message, expected):
 def test_complete_questions_and_first_turns_are_left_alone():
     assert resolve("株洲市市长是谁？", "徐州市委书记是谁？") == "株洲市市长是谁？"
     assert resolve("合同引资总额呢？", None) == "合同引资总额呢？"
+    # A question on a topic of its own does not inherit the previous subject...
+    assert resolve("今天天气怎么样", "株洲截至4月底合同引资总额多少") == "今天天气怎么样"
+    # ...but one that picks up a word of the previous question does.
+    assert resolve("额度一共多少？", "徐州经开区为多少家企业争取到授信额度？").startswith("徐州")
 
 
 def test_subject_keeps_places_dates_and_quoted_names():
