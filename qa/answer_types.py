@@ -44,7 +44,13 @@ def _prefix(flags) -> np.ndarray:
 
 def _ends_with(text: str, words) -> np.ndarray:
     """flags[p] is True when text[:p] ends with one of words (positions 0..len(text))."""
-    return np.array([text[:p].endswith(words) for p in range(len(text) + 1)], bool)
+    flags = np.zeros(len(text) + 1, bool)
+    for word in (words,) if isinstance(words, str) else words:
+        position = text.find(word)
+        while position >= 0:
+            flags[position + len(word)] = True
+            position = text.find(word, position + 1)
+    return flags
 
 
 def _at(values, index: np.ndarray) -> np.ndarray:

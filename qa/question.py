@@ -38,6 +38,7 @@ _UNIT = re.compile(
 SUBJECT_TAGS = ("ns", "nt", "nr", "nrt", "nrfg", "t")
 QUOTED = re.compile(r"“[^”]{1,20}”|《[^》]{1,30}》|「[^」]{1,20}」|\"[^\"]{1,20}\"")
 _TRAILING = "？?。.!！~～ \t\n吗呢呀啊"
+_INDEFINITE = ("随便", "无论", "不论", "不管", "任意", "任何")
 _ROLES = ("书记", "市长", "省长", "县长", "区长", "局长", "部长", "主任", "主席", "总理", "记者", "作者", "代表",
           "董事长", "总经理", "经理", "校长", "院长", "教授", "会长", "总裁", "委员", "人", "者")
 
@@ -75,7 +76,8 @@ class Question:
 def analyze(question: str) -> Question:
     """Find the question word and what it asks for; answer_type is 'other' when there is none."""
     text = fold(question).strip().rstrip(_TRAILING).strip()
-    match = _WH.search(text)
+    # 随便哪个服务中心 / 无论什么企业 use the question word as "any": the question is asked elsewhere.
+    match = next((m for m in _WH.finditer(text) if not text[: m.start()].endswith(_INDEFINITE)), None)
     if not match:
         return Question(text=text, answer_type="other", left=text)
     kind = match.lastgroup or "other"
@@ -113,6 +115,13 @@ def _subject(question: str) -> tuple[str, ...]:
 def subject_of(question: str) -> list[str]:
     """The parts of a question that say what it is about (cached: questions repeat)."""
     return list(_subject(question))
+
+
+@lru_cache(maxsize=4096)
+def places_in(text: str) -> tuple[str, ...]:
+    """The place names (jieba's ns) a question or heading mentions, e.g. 株洲 in 株洲有多少所高校;
+    quoted names do not count (“徐州号” is a train)."""
+    return tuple(dict.fromkeys(word for word, flag in words(QUOTED.sub(" ", text)) if flag == "ns" and len(word) > 1))
 
 
 def _subject_parts(question: str) -> list[str]:

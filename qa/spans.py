@@ -25,6 +25,7 @@ MAX_SPAN_TOKENS = 24
 MAX_SPAN_CHARS = 80
 NEAR = 8  # characters looked at on each side of a span
 FAR = 30  # distances are capped here
+COPULAS = "是为叫"  # may sit between the question's words and the gap: 记者是谁 ↔ 记者 何芳
 
 ANSWER_TYPES = ("quantity", "time", "person", "place", "list", "entity", "reason", "manner", "other")
 OPENERS, CLOSERS = "“《「『\"'（(", "”》」』\"'）)"
@@ -38,6 +39,9 @@ TAG_GROUPS = {
     "time": ("t", "tg"),
     "foreign": ("eng",),
 }
+
+_TAG_GROUP = {tag: index for index, tags in enumerate(TAG_GROUPS.values()) for tag in tags}
+_TAG_ONE_HOT = np.vstack([np.eye(len(TAG_GROUPS), dtype=np.float32), np.zeros((1, len(TAG_GROUPS)), np.float32)])  # row -1: no group
 
 FEATURES = (
     ["bias", "length", "tokens", "repeats_question", "inside_question_pairs", "left_exact", "right_exact",
@@ -79,19 +83,27 @@ def _char_flags(text: str, allowed: frozenset) -> np.ndarray:
 
 
 def _anchor_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
-    """For each position p: how much of the question's left part ends at p, right part starts at p."""
+    """For each position p: how much of the question's left part ends at p, right part starts at p.
+
+    A copula before the question word may be missing from the text (记者是谁 ↔ 本报记者 何芳), and
+    spaces between anchor and answer do not count."""
     n = len(text)
     left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
-    if terms.left:
-        position = text.find(terms.left[-1])
+    for target in dict.fromkeys((terms.left, terms.left.rstrip(COPULAS))):
+        position = text.find(target[-1]) if target else -1
         while position >= 0:
-            left[position + 1] = suffix_match(text, position + 1, terms.left)
-            position = text.find(terms.left[-1], position + 1)
+            left[position + 1] = max(left[position + 1], suffix_match(text, position + 1, target))
+            position = text.find(target[-1], position + 1)
     if terms.right:
         position = text.find(terms.right[0])
         while position >= 0:
             right[position] = prefix_match(text, position, terms.right)
             position = text.find(terms.right[0], position + 1)
+    spaces = [p for p, c in enumerate(text) if c == " "]
+    for p in spaces:
+        left[p + 1] = max(left[p + 1], left[p])
+    for p in reversed(spaces):
+        right[p] = max(right[p], right[p + 1])
     return left / ANCHOR_CAP, right / ANCHOR_CAP
 
 
@@ -107,20 +119,30 @@ def _ends_with_unit(text: str, unit: str) -> np.ndarray:
 
 
 FUZZY = 6  # question characters compared on each side
+CLAUSE_STOPS = frozenset("，,；;。：:!！?？")
 
 
 def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
     """Share of the question's last (first) characters before (after) the question word found in the
-    NEAR characters before (after) each position: alignment that tolerates small rewordings."""
+    NEAR characters before (after) each position, within its clause: alignment that tolerates small
+    rewordings, and does not reach across a comma into the next item (取保6人，刑拘2人)."""
     n = len(text)
-    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
-    tail, head = set(terms.left[-FUZZY:]) - {" "}, set(terms.right[:FUZZY]) - {" "}
-    for p in range(n + 1):
-        if tail:
-            left[p] = len(tail.intersection(text[max(p - NEAR, 0) : p])) / len(tail)
-        if head:
-            right[p] = len(head.intersection(text[p : p + NEAR])) / len(head)
-    return left, right
+    positions = np.arange(n + 1)
+    stops = np.array([c in CLAUSE_STOPS for c in text], bool)
+    # The clause around each position: after the last stop before it, up to the next stop.
+    last_stop = np.maximum.accumulate(np.where(np.concatenate([[True], stops]), positions, 0))
+    next_stop = np.minimum.accumulate(np.where(np.concatenate([stops, [True]]), positions, n)[::-1])[::-1]
+    lo = np.maximum(positions - NEAR, last_stop)
+    hi = np.minimum(positions + NEAR, next_stop)
+    sides = []
+    for chars, start, end in ((terms.left[-FUZZY:], lo, positions), (terms.right[:FUZZY], positions, hi)):
+        chars = set(chars) - {" "}
+        found = np.zeros(n + 1, np.float32)
+        for char in chars:
+            seen = _prefix([c == char for c in text])
+            found += (seen[end] - seen[np.minimum(start, end)]) > 0
+        sides.append(found / len(chars) if chars else found)
+    return sides[0], sides[1]
 
 
 RUN_REACH = 24  # how far a matched run may be from the span and still count
@@ -201,10 +223,8 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     digit_count = digits[b] - digits[a]
     first_chars = np.array([text[x] for x in a])
 
-    tag_share = []
-    for group in TAG_GROUPS.values():
-        tag_prefix = _prefix([tag in group for tag in s.tags])
-        tag_share.append((tag_prefix[tj] - tag_prefix[ti]) / (tj - ti))
+    tag_prefix = np.vstack([np.zeros(len(TAG_GROUPS), np.float32), np.cumsum(_TAG_ONE_HOT[[_TAG_GROUP.get(t, -1) for t in s.tags]], axis=0)])
+    tag_share = ((tag_prefix[tj] - tag_prefix[ti]) / (tj - ti)[:, None]).T
     type_row = np.array([question.answer_type == kind for kind in ANSWER_TYPES], np.float32)
 
     columns = [

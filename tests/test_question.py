@@ -31,3 +31,10 @@ def test_full_width_question_marks_and_digits_are_folded():
 
 def test_a_statement_without_question_word_is_other():
     assert analyze("今天天气").answer_type == "other"
+
+
+def test_a_question_word_used_as_any_is_not_the_question():
+    q = analyze("去随便哪个大厅都能办的审批有几项？")
+    assert (q.answer_type, q.unit) == ("quantity", "项")
+    assert q.left.endswith("都能办的审批有")
+    assert analyze("无论什么企业都能申请哪些补贴").answer_type == "list"
