@@ -18,7 +18,7 @@ import numpy as np
 from qa.evaluation.harness import evaluate
 from qa.settings import get_settings
 
-THRESHOLDS = [round(t, 2) for t in np.arange(0.0, 0.61, 0.02)]
+THRESHOLDS = [round(t, 2) for t in np.arange(0.0, 0.2, 0.01)] + [round(t, 2) for t in np.arange(0.2, 0.61, 0.05)]
 
 
 def table(path: str) -> str:

@@ -13,17 +13,19 @@ from collections.abc import Callable
 import numpy as np
 
 from qa.calibration import CONFIDENCE_FEATURES, Calibrator
-from qa.evidence import SENTENCE_FEATURES, QuestionTerms, rank_sentences, split_passages
-from qa.question import Question, analyze, subject_of
+from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, rank_sentences, split_passages
+from qa.question import Question, analyze, places_in, subject_of
 from qa.ranker import SpanRanker, load_model_file
 from qa.results import Answer, Source
 from qa.retriever import Passage
-from qa.answer_types import STRICT_TYPES
+from qa.answer_types import STRICT_TYPES, TITLES
 from qa.text import fold
-from qa.spans import FEATURES, Candidates, candidates, span_text
+from qa.spans import COPULAS, FEATURES, Candidates, candidates, span_text
 
 SENTENCES_KEPT = 4
+IN_GAP = 2 / ANCHOR_CAP  # two characters of the question on one side of a span, exactly
 _F = {name: i for i, name in enumerate(FEATURES)}
+_C = {name: i for i, name in enumerate(CONFIDENCE_FEATURES)}
 _ANCHORS = ("left_near", "right_near", "left_distance", "right_distance", "repeats_question")
 _ALIGNMENT = {"left_exact": 1.0, "right_exact": 1.0, "left_fuzzy": 0.5, "right_fuzzy": 0.5, "left_near": 0.5,
               "right_near": 0.5, "left_run": 1.0, "right_run": 1.0, "left_distance": -0.5, "right_distance": -0.5,
@@ -57,8 +59,13 @@ def pick(question: Question, scores: np.ndarray, spans: Candidates, text_of) -> 
         pool = with_unit if with_unit.any() else pool
     if not pool.any():
         return best
-    # Sentences are in rank order: the first with a span of the right shape holds the answer.
-    choices = np.flatnonzero(pool & (spans.sentence == spans.sentence[pool].min()))
+    # Sentences are in rank order: the first with a span of the right shape holds the answer, unless
+    # only a later one has such a span right in the question's gap (本报记者 何芳 for 记者是谁).
+    in_gap = pool & (np.maximum(spans.features[:, _F["left_exact"]], spans.features[:, _F["right_exact"]]) >= IN_GAP)
+    first = spans.sentence[pool].min()
+    if in_gap.any() and not in_gap[spans.sentence == first].any():
+        pool, first = in_gap, spans.sentence[in_gap].min()
+    choices = np.flatnonzero(pool & (spans.sentence == first))
     return int(choices[np.argmax(alignment_fit(spans, scores, choices))])
 
 
@@ -68,17 +75,30 @@ def alignment_fit(spans: Candidates, scores: np.ndarray, choices: np.ndarray) ->
     return spans.features[choices][:, _ALIGN] @ _ALIGN_WEIGHTS + 0.1 * np.tanh(scores[choices])
 
 
-def _other_place(question: Question, entities: list[str], section: str, chunk) -> bool:
-    """A place the question names is absent from the passage and its heading, which name another
-    place instead (株洲 asked, a paragraph about 徐州 found)."""
-    if not any(e.lower() not in section for e in entities):
+def _role_unmatched(question: Question, spans: Candidates, best: int) -> bool:
+    """A person asked for by role (株洲市委书记是谁) whose name does not follow that role in the text:
+    阳卫国 after 市长, or a speaker label, does not answer who the 书记 is."""
+    asked = question.left.rstrip(COPULAS)
+    role = next((title for title in TITLES if asked.endswith(title)), None)
+    if question.answer_type != "person" or question.right or role is None:
         return False
-    places, position = set(), 0
+    return spans.features[best, _F["left_exact"]] * ANCHOR_CAP < len(role)
+
+
+def _other_place(question: Question, chunk, title: str) -> bool:
+    """A place the question names is absent from the passage's scope, which names another place
+    instead (株洲 asked, a paragraph about 徐州 found). The scope is the chunk and its heading, and
+    the article title too when the heading names no place of its own."""
+    asked = places_in(question.text)
+    scope = f"{chunk.heading} {chunk.text}" if places_in(chunk.heading) else f"{title} {chunk.heading} {chunk.text}"
+    if not any(place.lower() not in scope.lower() for place in asked):
+        return False
+    named, position = set(places_in(chunk.heading)), 0
     for length, tag in chunk.tags:
         if tag == "ns":
-            places.add(chunk.text[position : position + length])
+            named.add(chunk.text[position : position + length])
         position += length
-    return bool(places - set(entities))
+    return bool(named - set(asked))
 
 
 class AnswerSelector:
@@ -117,7 +137,8 @@ class AnswerSelector:
         scores = self.ranker.score(spans.features)
         best = pick(question, scores, spans, lambda i: span_text(sentences, spans, i))
         sentence = sentences[spans.sentence[best]]
-        confidence = self.calibrator(self.confidence_features(question, scores, spans, best, sentence, terms))
+        features = self.confidence_features(question, scores, spans, best, sentence, terms)
+        confidence = 0.0 if self._unsupported(question, spans, best, features) else self.calibrator(features)
         return self.answer_at(
             question_text, question.answer_type, sentence.passage, (sentence.start, sentence.end),
             (sentence.start + int(spans.start[best]), sentence.start + int(spans.end[best])), confidence,
@@ -156,6 +177,15 @@ class AnswerSelector:
             answer_type=answer_type,
         )
 
+    @staticmethod
+    def _unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray) -> bool:
+        """Answers that cannot be right whatever the calibrator says: nothing of the question in the
+        passage (今天天气怎么样), no span of the asked-for shape (a time asked, none found), or a
+        person asked for by role whose name does not follow that role."""
+        no_support = features[_C["passage_cover"]] == 0 and features[_C["sentence_cover"]] == 0
+        shapeless = question.answer_type in STRICT_TYPES and not spans.typed[best]
+        return bool(no_support or shapeless or _role_unmatched(question, spans, best))
+
     def confidence_features(
         self, question: Question, scores: np.ndarray, spans: Candidates, best: int, sentence, terms: QuestionTerms
     ) -> np.ndarray:
@@ -191,7 +221,7 @@ class AnswerSelector:
             "fit": float(np.tanh(alignment_fit(spans, scores, np.array([best]))[0])),
             "anchor_distance": float(min(spans.features[best, _F["left_distance"]], spans.features[best, _F["right_distance"]])),
             "entity_missing": float(any(e.lower() not in whole for e in entities)),
-            "entity_conflict": float(_other_place(question, entities, section, chunk)),
+            "entity_conflict": float(_other_place(question, chunk, self.title(chunk.article_id))),
             **{name: float(spans.features[best, _F[name]]) for name in _ANCHORS},
         }
         return np.array([values[name] for name in CONFIDENCE_FEATURES], np.float64)
