@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.text import is_cjk, is_punct
+from qa.text import CJK_CLASS, DIGIT_CLASS, PUNCT_CLASS, CharClass
 
 DIGITS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿半")
 QUALIFIERS = frozenset("超近约逾共达仅余多几数")
@@ -38,6 +38,22 @@ PERSON_TAGS = ("nr", "nrt", "nrfg")
 STRICT_TYPES = ("quantity", "time", "person", "place", "list")
 
 
+_DIGIT = CharClass(DIGITS)
+_NUMBER_START = CharClass(DIGITS | QUALIFIERS)
+_NUMBER_PART = CharClass(DIGITS | QUALIFIERS | BETWEEN_DIGITS)
+_BETWEEN = CharClass(BETWEEN_DIGITS)
+_MEASURE = CharClass(UNIT_CHARS) | DIGIT_CLASS
+_QUANTITY = CharClass(QUANTITY_CHARS)
+_DATE_WORD = CharClass(DATE_WORDS)
+_TIME = CharClass(TIME_CHARS)
+_SURNAME = CharClass(SURNAMES)
+_NAME_FOLLOWER = CharClass(NAME_FOLLOWERS)
+_OPENING, _CLOSING = CharClass("“《「『（("), CharClass("”》」』）)")
+_DUN, _LEFT_QUOTE, _RIGHT_QUOTE = CharClass("、"), CharClass("“"), CharClass("”")
+_LIST_BREAK = CharClass("，,。；;：:！？!?等")
+_LIST_END = CharClass(LIST_ENDS)
+
+
 def _prefix(flags) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.asarray(flags, dtype=np.int32))])
 
@@ -53,25 +69,22 @@ def _ends_with(text: str, words) -> np.ndarray:
     return flags
 
 
-def _at(values, index: np.ndarray) -> np.ndarray:
-    return np.asarray(values, bool)[index]
-
-
-def _member(text: str, inside: frozenset) -> list[bool]:
+def _member(text: str, inside: CharClass) -> np.ndarray:
     """Which characters belong to a run of `inside`; separators count only between two digits."""
-    return [
-        c in inside or (c in BETWEEN_DIGITS and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit())
-        for i, c in enumerate(text)
-    ]
+    member = inside.flags(text)
+    if len(text) > 2:
+        digit = DIGIT_CLASS.flags(text)
+        member[1:-1] |= _BETWEEN.flags(text)[1:-1] & digit[:-2] & digit[2:]
+    return member
 
 
-def _whole(text: str, a: np.ndarray, b: np.ndarray, inside: frozenset) -> np.ndarray:
+def _whole(text: str, a: np.ndarray, b: np.ndarray, inside: CharClass) -> np.ndarray:
     """Spans made only of `inside` characters that cannot be extended on either side."""
     member = _member(text, inside)
     flags = _prefix(member)
     full = (flags[b] - flags[a]) == (b - a)
-    open_left = _at([True] + [not m for m in member], a)  # position x: text[x-1] not inside
-    open_right = _at([not m for m in member] + [True], b)  # position y: text[y] not inside
+    open_left = np.concatenate([[True], ~member])[a]  # position x: text[x-1] not inside
+    open_right = np.concatenate([~member, [True]])[b]  # position y: text[y] not inside
     return full & open_left & open_right
 
 
@@ -82,12 +95,12 @@ def quantity_spans(text: str, a: np.ndarray, b: np.ndarray, tj, bounds: list[int
     word just after (31亿|元 is cut); a following noun that starts like a unit (个|项目) is fine,
     which is why the right edge is judged by jieba's next word rather than by its first character.
     """
-    member = _prefix(_member(text, QUANTITY_CHARS))
-    has_digit = _prefix([c in DIGITS for c in text])
+    member = _prefix(_member(text, _QUANTITY))
+    has_digit = _prefix(_DIGIT.flags(text))
     # A unit or an Arabic numeral makes it a quantity; a bare 二 (as in 二是……) is an ordinal.
-    measured = _prefix([c in UNIT_CHARS or c.isdigit() for c in text])
-    starts_ok = _at([c in DIGITS or c in QUALIFIERS for c in text] + [False], a)
-    left_open = _at([True] + [c not in DIGITS and c not in QUALIFIERS and c not in BETWEEN_DIGITS for c in text], a)
+    measured = _prefix(_MEASURE.flags(text))
+    starts_ok = np.append(_NUMBER_START.flags(text), False)[a]
+    left_open = np.concatenate([[True], ~_NUMBER_PART.flags(text)])[a]
     words = [text[x:y] for x, y in zip(bounds, bounds[1:])]
     # Per token: may a quantity end just before it? Not before a digit or a pure unit word (元, 亿元).
     open_before = np.array(
@@ -102,10 +115,10 @@ def quantity_spans(text: str, a: np.ndarray, b: np.ndarray, tj, bounds: list[int
 def time_spans(text: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whole dates and times made of numerals and date words (2019年, 3月初, 1994年2月); a bare
     numeral is not a date."""
-    has_digit = _prefix([c in DIGITS for c in text])
-    dated = _prefix([c in DATE_WORDS for c in text])
+    has_digit = _prefix(_DIGIT.flags(text))
+    dated = _prefix(_DATE_WORD.flags(text))
     shaped = ((has_digit[b] - has_digit[a]) > 0) & ((dated[b] - dated[a]) > 0) & ((b - a) <= 20)
-    return _whole(text, a, b, TIME_CHARS) & shaped
+    return _whole(text, a, b, _TIME) & shaped
 
 
 def name_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]) -> np.ndarray:
@@ -113,10 +126,10 @@ def name_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str])
     right after a title (市委书记周铁根) or right before a colon, 摄, 说 … (阳卫国：)."""
     person = _prefix([tag in PERSON_TAGS for tag in tags])
     tagged = ((person[tj] - person[ti]) == (tj - ti)) & ((b - a) >= 2) & ((b - a) <= 12)
-    cjk = _prefix([is_cjk(c) for c in text])
+    cjk = _prefix(CJK_CLASS.flags(text))
     after_title = _ends_with(text, TITLES)
-    before_follower = _at([c in NAME_FOLLOWERS for c in text] + [True], b)
-    surname = _at([c in SURNAMES for c in text] + [False], a)
+    before_follower = np.append(_NAME_FOLLOWER.flags(text), True)[b]
+    surname = np.append(_SURNAME.flags(text), False)[a]
     length = b - a
     shaped = (length >= 2) & (length <= 4) & ((cjk[b] - cjk[a]) == length) & surname
     return tagged | (shaped & (after_title[a] | before_follower))
@@ -125,7 +138,7 @@ def name_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str])
 def place_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]) -> np.ndarray:
     """Places: ending in a place word (jieba's ns, or 省/市/地区 …), short, without punctuation."""
     last_is_place = np.array([tag == "ns" for tag in tags], bool)[tj - 1]
-    punct = _prefix([is_punct(c) for c in text])
+    punct = _prefix(PUNCT_CLASS.flags(text))
     clean = (punct[b] - punct[a]) == 0
     return (last_is_place | _ends_with(text, PLACE_SUFFIXES)[b]) & clean & ((b - a) <= 15)
 
@@ -133,7 +146,7 @@ def place_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tj, tags: list[str]
 def balanced(text: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spans that do not cut a quotation or a bracket in half; a span just inside a pair of quotes
     (暖企10条”、农业“8条 inside “…”) counts as balanced when taken with them."""
-    depth = _prefix([1 if c in "“《「『（(" else -1 if c in "”》」』）)" else 0 for c in text])
+    depth = _prefix(_OPENING.flags(text).astype(np.int32) - _CLOSING.flags(text))
     ok = np.zeros(len(a), bool)
     for index, (x, y) in enumerate(zip(a, b)):
         if x > 0 and y < len(text) and text[x - 1] in "“《「『" and text[y] in "”》」』":
@@ -147,10 +160,13 @@ def list_spans(text: str, a: np.ndarray, b: np.ndarray, ti, tags: list[str]) -> 
     """Enumerations: items joined by 、 or quoted one after another (“吃拿卡要”“乱摊派”), without clause
     punctuation or 等 inside, starting after a verb, a preposition or punctuation and stopping before
     等 or punctuation (围绕[装备与智能制造、新能源、……]等)."""
-    marks = _prefix([c == "、" or text[i : i + 2] == "”“" for i, c in enumerate(text)])
-    breaks = _prefix([c in "，,。；;：:！？!?等" for c in text])
-    ends_ok = _at([c in LIST_ENDS for c in text] + [True], b)
-    after_punct = _at([True] + [is_punct(c) and c != "、" for c in text], a)
+    dun = _DUN.flags(text)
+    marks = dun.copy()
+    marks[:-1] |= _RIGHT_QUOTE.flags(text)[:-1] & _LEFT_QUOTE.flags(text)[1:]  # ”“ between quoted items
+    marks = _prefix(marks)
+    breaks = _prefix(_LIST_BREAK.flags(text))
+    ends_ok = np.append(_LIST_END.flags(text), True)[b]
+    after_punct = np.concatenate([[True], PUNCT_CLASS.flags(text) & ~dun])[a]
     verb_before = np.array([False] + [tag[:1] in ("v", "p") for tag in tags], bool)  # token i follows a verb
     after_verb = verb_before[ti]
     starts_with_preposition = np.array([tag == "p" for tag in tags], bool)[ti]

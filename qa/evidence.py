@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.question import Question, subject_of
 from qa.retriever import Passage
-from qa.text import fold, is_punct, sentence_spans
+from qa.text import CharClass, code_points, fold, is_punct, sentence_spans
 from qa.tokenization import tokenize
 
 # Characters too common to count as evidence that a sentence is about the question.
@@ -54,6 +54,8 @@ class QuestionTerms:
             c for part in (self.left, self.right) for c in part if not is_punct(c) and c not in FUNCTION_CHARS and c not in wh
         )
         self.left_pairs, self.right_pairs = _pairs(self.left), _pairs(self.right)
+        self.char_class = CharClass(self.chars)
+        self.left_keys, self.right_keys = _pair_keys(self.left_pairs), _pair_keys(self.right_pairs)
         self.tokens = list(dict.fromkeys(tokenize(q.text)))
         self.subjects = [part.strip("“”《》「」\"").lower() for part in subject_of(q.text)]
         self.weights = np.asarray(self.idf(self.tokens), float) if self.idf and self.tokens else np.ones(len(self.tokens))
@@ -129,12 +131,20 @@ def best_prefix_match(text: str, target: str) -> int:
     return best
 
 
-def _pair_marks(text: str, pairs: frozenset) -> np.ndarray:
-    marks = np.zeros(len(text), np.float32)
-    if pairs:
-        for i in range(len(text) - 1):
-            if text[i : i + 2] in pairs:
-                marks[i : i + 2] = 1.0
+def _pair_keys(pairs) -> np.ndarray:
+    """Two-character strings as sorted integers, to find them in a text by binary search."""
+    return np.unique(np.array([ord(p[0]) * 0x10000 + ord(p[1]) for p in pairs if max(map(ord, p)) < 0xFFFF], np.int64))
+
+
+def _pair_marks(codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """1 on both characters of every occurrence of one of the pairs (keys from _pair_keys)."""
+    marks = np.zeros(len(codes), np.float32)
+    if len(keys) and len(codes) > 1:
+        codes = codes.astype(np.int64)
+        found = codes[:-1] * 0x10000 + codes[1:]
+        hit = keys[np.minimum(np.searchsorted(keys, found), len(keys) - 1)] == found  # keys are sorted
+        marks[:-1][hit] = 1.0
+        marks[1:][hit] = 1.0
     return marks
 
 
@@ -165,8 +175,9 @@ def split_passages(passages: list[Passage], terms: QuestionTerms) -> list[Senten
     for passage in passages:
         chunk = passage.chunk
         folded = fold(chunk.text).lower()
-        qchar = np.fromiter((c in terms.chars for c in folded), dtype=np.float32, count=len(folded))
-        left_match, right_match = _pair_marks(folded, terms.left_pairs), _pair_marks(folded, terms.right_pairs)
+        codes = code_points(folded)
+        qchar = terms.char_class.table[codes].astype(np.float32)
+        left_match, right_match = _pair_marks(codes, terms.left_keys), _pair_marks(codes, terms.right_keys)
         ends = np.cumsum([length for length, _ in chunk.tags])
         labels = [tag for _, tag in chunk.tags]
         for start, end in sentence_spans(chunk.text):

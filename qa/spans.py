@@ -19,7 +19,7 @@ import numpy as np
 from qa.answer_types import DIGITS, QUALIFIERS, typed_spans
 from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, Sentence, prefix_match, suffix_match
 from qa.question import Question
-from qa.text import is_punct
+from qa.text import PUNCT_CLASS, CharClass, code_points
 
 MAX_SPAN_TOKENS = 24
 MAX_SPAN_CHARS = 80
@@ -29,6 +29,8 @@ COPULAS = "是为叫"  # may sit between the question's words and the gap: 记�
 
 ANSWER_TYPES = ("quantity", "time", "person", "place", "list", "entity", "reason", "manner", "other")
 OPENERS, CLOSERS = "“《「『\"'（(", "”》」』\"'）)"
+_OPENERS, _CLOSERS = CharClass(OPENERS), CharClass(CLOSERS)
+_COMMAS, _DUN, _DIGITS, _NUMBER_START = CharClass("，,；;"), CharClass("、"), CharClass(DIGITS), CharClass(DIGITS | QUALIFIERS)
 TAG_GROUPS = {
     "person": ("nr", "nrt", "nrfg"),
     "place": ("ns",),
@@ -78,8 +80,8 @@ def _prefix(values) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float32))])
 
 
-def _char_flags(text: str, allowed: frozenset) -> np.ndarray:
-    return _prefix([c in allowed for c in text])
+def _char_flags(text: str, allowed: CharClass) -> np.ndarray:
+    return _prefix(allowed.flags(text))
 
 
 def _anchor_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +121,7 @@ def _ends_with_unit(text: str, unit: str) -> np.ndarray:
 
 
 FUZZY = 6  # question characters compared on each side
-CLAUSE_STOPS = frozenset("，,；;。：:!！?？")
+CLAUSE_STOPS = CharClass("，,；;。：:!！?？")
 
 
 def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +130,8 @@ def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarr
     rewordings, and does not reach across a comma into the next item (取保6人，刑拘2人)."""
     n = len(text)
     positions = np.arange(n + 1)
-    stops = np.array([c in CLAUSE_STOPS for c in text], bool)
+    stops = CLAUSE_STOPS.flags(text)
+    codes = code_points(text)
     # The clause around each position: after the last stop before it, up to the next stop.
     last_stop = np.maximum.accumulate(np.where(np.concatenate([[True], stops]), positions, 0))
     next_stop = np.minimum.accumulate(np.where(np.concatenate([stops, [True]]), positions, n)[::-1])[::-1]
@@ -139,7 +142,7 @@ def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarr
         chars = set(chars) - {" "}
         found = np.zeros(n + 1, np.float32)
         for char in chars:
-            seen = _prefix([c == char for c in text])
+            seen = _prefix(codes == ord(char))
             found += (seen[end] - seen[np.minimum(start, end)]) > 0
         sides.append(found / len(chars) if chars else found)
     return sides[0], sides[1]
@@ -180,7 +183,7 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     """(start, end, features) of every candidate span of one sentence."""
     text, n = s.folded, len(s.folded)
     bounds = np.asarray(s.bounds)
-    punct = np.array([is_punct(c) for c in text] + [True])
+    punct = np.append(PUNCT_CLASS.flags(text), True)
     at_clause = np.array([p == 0 or p >= n or punct[p - 1] or punct[p] for p in s.bounds])
     ti, tj = _span_grid(s.bounds, at_clause)
     a, b = bounds[ti], bounds[tj]
@@ -194,9 +197,9 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     left_matched, right_matched = _prefix(s.left_match), _prefix(s.right_match)
     left_fuzzy, right_fuzzy = _fuzzy_arrays(text, terms)
     left_run, right_run = _run_arrays(s.left_match, s.right_match)
-    commas = _char_flags(text, frozenset("，,；;"))
-    dun = _char_flags(text, frozenset("、"))
-    digits = _char_flags(text, DIGITS)
+    commas = _char_flags(text, _COMMAS)
+    dun = _char_flags(text, _DUN)
+    digits = _char_flags(text, _DIGITS)
     shapes = typed_spans(question.answer_type, text, a, b, ti, tj, s.bounds, s.tags)
     left_at, right_at = _anchor_arrays(text, terms)
     unit_at = _ends_with_unit(text, question.unit)
@@ -214,21 +217,21 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     def window(prefix, lo, hi):
         return prefix[np.clip(hi, 0, n)] - prefix[np.clip(lo, 0, n)]
 
-    openers = np.array([False] + [c in OPENERS for c in text])
-    closers = np.array([c in CLOSERS for c in text] + [False])
-    quote_marks = _char_flags(text, frozenset(OPENERS + CLOSERS))
+    opening, closing = _OPENERS.flags(text), _CLOSERS.flags(text)
+    openers, closers = np.concatenate([[False], opening]), np.append(closing, False)
+    quote_marks = _prefix(opening | closing)
     quoted = openers[a] & closers[b] & ((quote_marks[b] - quote_marks[a]) == 0)  # exactly one quotation's content
     starts_clause = (a == 0) | punct[np.maximum(a - 1, 0)]
     ends_clause = (b == n) | punct[np.minimum(b, n)]
     digit_count = digits[b] - digits[a]
-    first_chars = np.array([text[x] for x in a])
 
     tag_prefix = np.vstack([np.zeros(len(TAG_GROUPS), np.float32), np.cumsum(_TAG_ONE_HOT[[_TAG_GROUP.get(t, -1) for t in s.tags]], axis=0)])
     tag_share = ((tag_prefix[tj] - tag_prefix[ti]) / (tj - ti)[:, None]).T
     type_row = np.array([question.answer_type == kind for kind in ANSWER_TYPES], np.float32)
 
+    # Per-span columns, and numbers that are the same for every span of the sentence.
     columns = [
-        np.ones_like(length),
+        1.0,
         np.log1p(length) / np.log(MAX_SPAN_CHARS),
         (tj - ti) / MAX_SPAN_TOKENS,
         (qchar[b] - qchar[a]) / length,
@@ -253,23 +256,25 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
         np.minimum(dun[b] - dun[a], 5) / 5,
         quoted,
         digit_count / length,
-        np.isin(first_chars, list(DIGITS | QUALIFIERS)),
+        _NUMBER_START.flags(text)[a],
         unit_at[b],
         a / max(n, 1),
-        np.full_like(length, 1.0 / (1.0 + np.exp(-s.score))),
-        np.full_like(length, s.rank / max(keep, 1)),
-        np.full_like(length, (s.passage.rank - 1) / 10),
-        np.full_like(length, s.passage.score / top_passage if top_passage > 0 else 0.0),
-        np.full_like(length, s.is_question),
-        np.full_like(length, bool(terms.left)),
-        np.full_like(length, bool(terms.right)),
+        1.0 / (1.0 + np.exp(-s.score)),
+        s.rank / max(keep, 1),
+        (s.passage.rank - 1) / 10,
+        s.passage.score / top_passage if top_passage > 0 else 0.0,
+        s.is_question,
+        bool(terms.left),
+        bool(terms.right),
         b == n,
-        *(np.full_like(length, value) for value in s.features[:-1]),
+        *s.features[:-1],
         *tag_share,
         *(shapes[kind] for kind in ("quantity", "time", "person", "place", "list", "typed")),
+        *type_row,
     ]
-    features = np.column_stack([np.asarray(c, np.float32) for c in columns])
-    features = np.hstack([features, np.broadcast_to(type_row, (len(a), len(ANSWER_TYPES)))])
+    features = np.empty((len(a), len(FEATURES)), np.float32)
+    for index, column in enumerate(columns):
+        features[:, index] = column
     return a, b, features, shapes["typed"], quoted
 
 
