@@ -47,11 +47,11 @@ _QUANTITY = CharClass(QUANTITY_CHARS)
 _DATE_WORD = CharClass(DATE_WORDS)
 _TIME = CharClass(TIME_CHARS)
 _SURNAME = CharClass(SURNAMES)
-_NAME_FOLLOWER = CharClass(NAME_FOLLOWERS)
+_NAME_FOLLOWER = CharClass(NAME_FOLLOWERS + "\n")  # or the end of the sentence
 _OPENING, _CLOSING = CharClass("“《「『（("), CharClass("”》」』）)")
 _DUN, _LEFT_QUOTE, _RIGHT_QUOTE = CharClass("、"), CharClass("“"), CharClass("”")
 _LIST_BREAK = CharClass("，,。；;：:！？!?等")
-_LIST_END = CharClass(LIST_ENDS)
+_LIST_END = CharClass(LIST_ENDS + "\n")  # or the end of the sentence
 
 
 def _prefix(flags) -> np.ndarray:

@@ -1,13 +1,14 @@
-"""Candidate answer spans and their features, computed for all spans of a sentence at once.
+"""Candidate answer spans and their features, computed for all spans of all evidence sentences at once.
 
 A candidate is a run of whole jieba tokens inside an evidence sentence that does
 not start or end with punctuation. Its features say how it sits against the
 question (does the text before it match the words before the question word, the
 text after it the words after; does it repeat the question), what it looks like
 (a quantity with its unit, a date, a name, a quoted title, an enumeration), where
-its boundaries fall, and how good its sentence and passage are. Every feature is
-a prefix-sum difference or an array lookup, so a sentence's few hundred spans cost
-a handful of numpy operations rather than a Python loop each.
+its boundaries fall, and how good its sentence and passage are. The sentences are
+joined into one text (see _Joined) and every feature is a prefix-sum difference or
+an array lookup, so a question's thousand-odd spans cost a few dozen numpy
+operations rather than a Python loop each.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _ends_with_unit(text: str, unit: str) -> np.ndarray:
 
 
 FUZZY = 6  # question characters compared on each side
-CLAUSE_STOPS = CharClass("，,；;。：:!！?？")
+CLAUSE_STOPS = CharClass("，,；;。：:!！?？\n")  # and the separator of joined sentences
 
 
 def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
@@ -179,57 +180,125 @@ def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray
     return i[keep], j[keep]
 
 
-def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, keep: int, top_passage: float):
-    """(start, end, features) of every candidate span of one sentence."""
-    text, n = s.folded, len(s.folded)
-    bounds = np.asarray(s.bounds)
-    punct = np.append(PUNCT_CLASS.flags(text), True)
-    at_clause = np.array([p == 0 or p >= n or punct[p - 1] or punct[p] for p in s.bounds])
-    ti, tj = _span_grid(s.bounds, at_clause)
+SEPARATOR = "\n"  # joins the evidence sentences: punctuation and a clause stop, in no question
+
+
+@dataclass
+class _Joined:
+    """The evidence sentences joined by SEPARATOR, so every array is built once per question.
+
+    Positions are in the joined text; sentence k spans [starts[k], ends[k]), and its own
+    positions 0..n map to starts[k]..ends[k] (ends[k] is the separator after it)."""
+
+    text: str
+    bounds: np.ndarray  # token boundaries, the separators being tokens of their own
+    tags: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    qchar: np.ndarray
+    left_match: np.ndarray
+    right_match: np.ndarray
+
+    @classmethod
+    def of(cls, sentences: list[Sentence]) -> "_Joined":
+        bounds, tags, starts, ends, offset = [], [], [], [], 0
+        for s in sentences:
+            bounds.extend(offset + x for x in s.bounds)  # its end is where the separator's token starts
+            tags.extend(s.tags + ["x"])
+            starts.append(offset)
+            ends.append(offset + len(s.folded))
+            offset += len(s.folded) + 1
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([np.append(getattr(s, name), np.float32(0)) for s in sentences])[:-1]
+
+        return cls(
+            text=SEPARATOR.join(s.folded for s in sentences), bounds=np.asarray(bounds), tags=tags[:-1],
+            starts=np.asarray(starts), ends=np.asarray(ends), qchar=joined("qchar"),
+            left_match=joined("left_match"), right_match=joined("right_match"),
+        )
+
+
+def _grid(sentences: list[Sentence], joined: _Joined, punct: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(sentence, first token, end token) of every candidate, in joined token indices: whole
+    tokens, not starting or ending with punctuation, at most MAX_SPAN_CHARS long."""
+    bounds = joined.bounds
+    at_clause = punct[np.maximum(bounds - 1, 0)] | punct[bounds]
+    at_clause[0] = True
+    parts, first = [], 0
+    for index, s in enumerate(sentences):
+        count = len(s.bounds) - 1
+        i, j = _span_grid(s.bounds, at_clause[first : first + count + 1])
+        parts.append((np.full(len(i), index), i + first, j + first))
+        first += count + 1  # and the separator's token
+    sentence, ti, tj = (np.concatenate(column) for column in zip(*parts))
     a, b = bounds[ti], bounds[tj]
     ok = (~punct[a]) & (~punct[np.maximum(b - 1, 0)]) & ((b - a) <= MAX_SPAN_CHARS)
-    ti, tj, a, b = ti[ok], tj[ok], a[ok], b[ok]
-    if len(a) == 0:
-        return a, b, np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, bool), np.zeros(0, bool)
+    return sentence[ok], ti[ok], tj[ok]
+
+
+def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
+    """All candidate spans of the ranked evidence sentences, with their features."""
+    empty = np.zeros(0, np.int64)
+    if not sentences:
+        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
+    joined = _Joined.of(sentences)
+    text, n = joined.text, len(joined.text)
+    punct = np.append(PUNCT_CLASS.flags(text), True)
+    sid, ti, tj = _grid(sentences, joined, punct)
+    if len(ti) == 0:
+        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
+    a, b = joined.bounds[ti], joined.bounds[tj]
+    first, last = joined.starts[sid], joined.ends[sid]  # the span's sentence, in joined positions
     length = (b - a).astype(np.float32)
 
-    qchar, matched, punct_sum = _prefix(s.qchar), _prefix(s.matched), _prefix(punct[:n])
-    left_matched, right_matched = _prefix(s.left_match), _prefix(s.right_match)
+    qchar, matched, punct_sum = _prefix(joined.qchar), _prefix(np.maximum(joined.left_match, joined.right_match)), _prefix(punct[:n])
+    left_matched, right_matched = _prefix(joined.left_match), _prefix(joined.right_match)
     left_fuzzy, right_fuzzy = _fuzzy_arrays(text, terms)
-    left_run, right_run = _run_arrays(s.left_match, s.right_match)
+    runs = [_run_arrays(s.left_match, s.right_match) for s in sentences]
+    left_run, right_run = (np.concatenate([r[side] for r in runs]) for side in (0, 1))
     commas = _char_flags(text, _COMMAS)
     dun = _char_flags(text, _DUN)
     digits = _char_flags(text, _DIGITS)
-    shapes = typed_spans(question.answer_type, text, a, b, ti, tj, s.bounds, s.tags)
+    shapes = typed_spans(question.answer_type, text, a, b, ti, tj, joined.bounds, joined.tags)
     left_at, right_at = _anchor_arrays(text, terms)
     unit_at = _ends_with_unit(text, question.unit)
 
-    # Sentinels stand for "no match on that side".
-    left_hits = np.concatenate([[-FAR], np.flatnonzero(s.left_match), [n + FAR]])
-    right_hits = np.concatenate([[-FAR], np.flatnonzero(s.right_match), [n + FAR]])
+    # The nearest question-matched character on each side, within the span's sentence.
+    left_hits = np.concatenate([[-n - FAR], np.flatnonzero(joined.left_match), [2 * n + FAR]])
+    right_hits = np.concatenate([[-n - FAR], np.flatnonzero(joined.right_match), [2 * n + FAR]])
     last_hit = left_hits[np.searchsorted(left_hits, a) - 1]  # last left-side match before a
     next_hit = right_hits[np.searchsorted(right_hits, b)]  # first right-side match at or after b
+    left_found, right_found = last_hit >= first, next_hit < last
+    last_hit = np.where(left_found, last_hit, first - FAR)  # "none" sits FAR before the sentence
     left_distance = np.minimum(a - last_hit - 1, FAR) / FAR
-    right_distance = np.minimum(next_hit - b, FAR) / FAR
-    punct_left = np.minimum(punct_sum[a] - punct_sum[np.clip(last_hit + 1, 0, n)], 3) / 3
-    punct_right = np.minimum(punct_sum[np.clip(next_hit, 0, n)] - punct_sum[b], 3) / 3
+    right_distance = np.where(right_found, np.minimum(next_hit - b, FAR), FAR) / FAR
+    punct_left = np.minimum(punct_sum[a] - punct_sum[np.maximum(last_hit + 1, first)], 3) / 3
+    punct_right = np.minimum(punct_sum[np.where(right_found, next_hit, last)] - punct_sum[b], 3) / 3
 
     def window(prefix, lo, hi):
-        return prefix[np.clip(hi, 0, n)] - prefix[np.clip(lo, 0, n)]
+        return prefix[np.minimum(hi, last)] - prefix[np.maximum(lo, first)]
 
     opening, closing = _OPENERS.flags(text), _CLOSERS.flags(text)
     openers, closers = np.concatenate([[False], opening]), np.append(closing, False)
     quote_marks = _prefix(opening | closing)
     quoted = openers[a] & closers[b] & ((quote_marks[b] - quote_marks[a]) == 0)  # exactly one quotation's content
     starts_clause = (a == 0) | punct[np.maximum(a - 1, 0)]
-    ends_clause = (b == n) | punct[np.minimum(b, n)]
+    ends_clause = punct[b]
     digit_count = digits[b] - digits[a]
 
-    tag_prefix = np.vstack([np.zeros(len(TAG_GROUPS), np.float32), np.cumsum(_TAG_ONE_HOT[[_TAG_GROUP.get(t, -1) for t in s.tags]], axis=0)])
+    tag_prefix = np.vstack([np.zeros(len(TAG_GROUPS), np.float32), np.cumsum(_TAG_ONE_HOT[[_TAG_GROUP.get(t, -1) for t in joined.tags]], axis=0)])
     tag_share = ((tag_prefix[tj] - tag_prefix[ti]) / (tj - ti)[:, None]).T
     type_row = np.array([question.answer_type == kind for kind in ANSWER_TYPES], np.float32)
+    # Numbers that are the same for every span of a sentence, one row per sentence.
+    top_passage = max(s.passage.score for s in sentences)
+    per_sentence = np.array([
+        [1.0 / (1.0 + np.exp(-s.score)), s.rank / len(sentences), (s.passage.rank - 1) / 10,
+         s.passage.score / top_passage if top_passage > 0 else 0.0, s.is_question, bool(terms.left), bool(terms.right)]
+        for s in sentences
+    ], np.float32)[sid]
+    sentence_rows = np.array([s.features[:-1] for s in sentences], np.float32)[sid]
 
-    # Per-span columns, and numbers that are the same for every span of the sentence.
     columns = [
         1.0,
         np.log1p(length) / np.log(MAX_SPAN_CHARS),
@@ -248,26 +317,20 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
         right_distance,
         punct_left,
         punct_right,
-        (qchar[n] - (qchar[b] - qchar[a])) / max(len(terms.chars), 1),
+        ((qchar[last] - qchar[first]) - (qchar[b] - qchar[a])) / max(len(terms.chars), 1),
         starts_clause,
         ends_clause,
-        (a == 0) & (b == n),
+        (a == first) & (b == last),
         np.minimum(commas[b] - commas[a], 5) / 5,
         np.minimum(dun[b] - dun[a], 5) / 5,
         quoted,
         digit_count / length,
         _NUMBER_START.flags(text)[a],
         unit_at[b],
-        a / max(n, 1),
-        1.0 / (1.0 + np.exp(-s.score)),
-        s.rank / max(keep, 1),
-        (s.passage.rank - 1) / 10,
-        s.passage.score / top_passage if top_passage > 0 else 0.0,
-        s.is_question,
-        bool(terms.left),
-        bool(terms.right),
-        b == n,
-        *s.features[:-1],
+        (a - first) / np.maximum(last - first, 1),
+        *per_sentence.T,
+        b == last,
+        *sentence_rows.T,
         *tag_share,
         *(shapes[kind] for kind in ("quantity", "time", "person", "place", "list", "typed")),
         *type_row,
@@ -275,20 +338,7 @@ def sentence_candidates(question: Question, terms: QuestionTerms, s: Sentence, k
     features = np.empty((len(a), len(FEATURES)), np.float32)
     for index, column in enumerate(columns):
         features[:, index] = column
-    return a, b, features, shapes["typed"], quoted
-
-
-def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
-    """All candidate spans of the ranked evidence sentences."""
-    parts = []
-    top_passage = max((s.passage.score for s in sentences), default=0.0)
-    for index, sentence in enumerate(sentences):
-        a, b, features, typed, quoted = sentence_candidates(question, terms, sentence, len(sentences), top_passage)
-        parts.append((np.full(len(a), index), a, b, features, typed, quoted))
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
-    return Candidates(*(np.concatenate(column) for column in zip(*parts)))
+    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted)
 
 
 def span_text(sentences: list[Sentence], spans: Candidates, index: int) -> str:
