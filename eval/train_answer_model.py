@@ -15,7 +15,8 @@
    towards the best ones) and picks the answers of the held-out questions.
    The out-of-fold EM/F1 are the reported figures.
 3. The logistic calibrator (right = F1 ≥ 0.5) is fitted on eval/calibration.jsonl, in-domain
-   questions over corpus/ that are not the evaluation set; CMRC serves as its out-of-domain check.
+   questions over corpus/ that are not the evaluation set, on the answers the selector's rules
+   leave (AnswerSelector.unsupported sets the others to 0); CMRC serves as its out-of-domain check.
 4. Fit everything once more on all questions and save it with the figures.
 
 Needs the training extras: ``pip install -e .[train]`` (scikit-learn; torch comes
@@ -231,12 +232,14 @@ def train_ranker(examples: list[Ranked], seed: int = 0) -> SpanRanker:
                        "layers": [(w.tolist(), b.tolist()) for w, b in layers]})
 
 
-def choose(ranker: SpanRanker, selector: AnswerSelector, e: Ranked) -> tuple[str, np.ndarray]:
-    """The ranker's answer for a question and the calibrator's inputs for it."""
+def choose(ranker: SpanRanker, selector: AnswerSelector, e: Ranked) -> tuple[str, np.ndarray, bool]:
+    """The ranker's answer for a question, the calibrator's inputs for it, and whether the
+    selector rules it out before calibration (AnswerSelector.unsupported)."""
     scores = ranker.score(e.spans.features)
     best = pick(e.source.question, scores, e.spans, e.texts.__getitem__)
     sentence = e.sentences[e.spans.sentence[best]]
-    return e.texts[best], selector.confidence_features(e.source.question, scores, e.spans, best, sentence, e.source.terms)
+    features = selector.confidence_features(e.source.question, scores, e.spans, best, sentence, e.source.terms)
+    return e.texts[best], features, selector.unsupported(e.source.question, e.spans, best, features)
 
 
 def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
@@ -265,9 +268,9 @@ def swap_entities(items: list[EvalItem], groups: dict[str, str], seed: int = 0) 
     return swapped
 
 
-def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence inputs and right/wrong labels for a JSONL question set over the seed corpus
-    (eval/calibration.jsonl: not the evaluation set), answered with the final ranker."""
+def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Confidence inputs, right/wrong labels and ruled-out flags for a JSONL question set over the
+    seed corpus (eval/calibration.jsonl: not the evaluation set), answered with the final ranker."""
     from qa.evaluation.datasets import load_jsonl
 
     items = [item for item in load_jsonl(path).items if item.question.strip()]
@@ -275,7 +278,7 @@ def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray
         build_index(settings.corpus_dir, Path(folder) / "index", settings, progress=False)
         engine = Engine.load(Path(folder) / "index", settings, model=model)
         ranker, selector = engine.selector.ranker, engine.selector
-        x, y = [], []
+        x, y, ruled_out = [], [], []
         for item in items:
             question = analyze(item.question)
             terms, sentences, spans = selector.candidates(question, engine.retrieve(item.question))
@@ -286,7 +289,8 @@ def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray
             best = pick(question, scores, spans, texts.__getitem__)
             x.append(selector.confidence_features(question, scores, spans, best, sentences[spans.sentence[best]], terms))
             y.append(bool(item.answers) and f1_score(texts[best], item.answers) >= RIGHT_F1)
-    return np.array(x), np.array(y, int)
+            ruled_out.append(selector.unsupported(question, spans, best, x[-1]))
+    return np.array(x), np.array(y, int), np.array(ruled_out, bool)
 
 
 def main() -> None:
@@ -356,17 +360,24 @@ def main() -> None:
                       for k, q in enumerate(negatives)]
     x_cmrc = np.array([answers[i][1] for i in range(len(questions))] + [negative_answers[i][1] for i in range(len(negatives))])
     y_cmrc = np.concatenate([f1 >= RIGHT_F1, negative_right]).astype(int)
+    out_cmrc = np.array([answers[i][2] for i in range(len(questions))] + [negative_answers[i][2] for i in range(len(negatives))])
     if Path(args.calibration).is_file():
-        x, y = in_domain_calibration(Path(args.calibration), model, settings)
-        print(f"in-domain calibration questions: {len(y)}, {y.mean():.3f} of them right")
+        x, y, ruled_out = in_domain_calibration(Path(args.calibration), model, settings)
+        print(f"in-domain calibration questions: {len(y)}, {y.mean():.3f} of them right, {ruled_out.sum()} ruled out")
     else:
-        x, y = x_cmrc, y_cmrc
+        x, y, ruled_out = x_cmrc, y_cmrc, out_cmrc
+    # The calibrator rates what the selector's rules leave (they set confidence 0 themselves); the
+    # errors are measured on the engine's final confidence, ruled-out answers included.
+    kept = ~ruled_out
     oof = np.zeros(len(y))
     for train, test in StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0).split(x, y):
+        train = train[kept[train]]
         oof[test] = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    oof[ruled_out] = 0.0
     ece = expected_calibration_error(oof, y)
-    calibrator = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(x, y)
-    ece_cmrc = expected_calibration_error(calibrator.predict_proba(x_cmrc)[:, 1], y_cmrc)
+    calibrator = LogisticRegression(C=CALIBRATOR_C, max_iter=5000).fit(x[kept], y[kept])
+    confidence_cmrc = np.where(out_cmrc, 0.0, calibrator.predict_proba(x_cmrc)[:, 1])
+    ece_cmrc = expected_calibration_error(confidence_cmrc, y_cmrc)
     print(f"calibrator: ECE {ece:.4f} out-of-fold over {len(y)} answers; on CMRC (out of domain) {ece_cmrc:.4f}")
 
     model["calibrator"] = {"features": list(CONFIDENCE_FEATURES), "weights": calibrator.coef_[0].tolist(),

@@ -88,17 +88,18 @@ def _role_unmatched(question: Question, spans: Candidates, best: int) -> bool:
 def _other_place(question: Question, chunk, title: str) -> bool:
     """A place the question names is absent from the passage's scope, which names another place
     instead (株洲 asked, a paragraph about 徐州 found). The scope is the chunk and its heading, and
-    the article title too when the heading names no place of its own."""
-    asked = places_in(question.text)
-    scope = f"{chunk.heading} {chunk.text}" if places_in(chunk.heading) else f"{title} {chunk.heading} {chunk.text}"
-    if not any(place.lower() not in scope.lower() for place in asked):
+    the article title too when the heading names no place of its own. Places are compared by their
+    first two characters, so 徐州市 is 徐州 and 台湾地区 is 台湾."""
+    asked = {place[:2].lower() for place in places_in(question.text)}
+    scope = (f"{chunk.heading} {chunk.text}" if places_in(chunk.heading) else f"{title} {chunk.heading} {chunk.text}").lower()
+    if all(place in scope for place in asked):
         return False
-    named, position = set(places_in(chunk.heading)), 0
+    named, position = {place[:2] for place in places_in(chunk.heading)}, 0
     for length, tag in chunk.tags:
         if tag == "ns":
-            named.add(chunk.text[position : position + length])
+            named.add(chunk.text[position : position + length][:2].lower())
         position += length
-    return bool(named - set(asked))
+    return bool(named - asked)
 
 
 class AnswerSelector:
@@ -138,7 +139,7 @@ class AnswerSelector:
         best = pick(question, scores, spans, lambda i: span_text(sentences, spans, i))
         sentence = sentences[spans.sentence[best]]
         features = self.confidence_features(question, scores, spans, best, sentence, terms)
-        confidence = 0.0 if self._unsupported(question, spans, best, features) else self.calibrator(features)
+        confidence = 0.0 if self.unsupported(question, spans, best, features) else self.calibrator(features)
         return self.answer_at(
             question_text, question.answer_type, sentence.passage, (sentence.start, sentence.end),
             (sentence.start + int(spans.start[best]), sentence.start + int(spans.end[best])), confidence,
@@ -178,13 +179,15 @@ class AnswerSelector:
         )
 
     @staticmethod
-    def _unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray) -> bool:
+    def unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray) -> bool:
         """Answers that cannot be right whatever the calibrator says: nothing of the question in the
-        passage (今天天气怎么样), no span of the asked-for shape (a time asked, none found), or a
-        person asked for by role whose name does not follow that role."""
+        passage (今天天气怎么样), no span of the asked-for shape (a time asked, none found), a passage
+        about another place (株洲 asked, 徐州 found), or a person asked for by role whose name does
+        not follow that role."""
         no_support = features[_C["passage_cover"]] == 0 and features[_C["sentence_cover"]] == 0
         shapeless = question.answer_type in STRICT_TYPES and not spans.typed[best]
-        return bool(no_support or shapeless or _role_unmatched(question, spans, best))
+        elsewhere = features[_C["entity_conflict"]] > 0
+        return bool(no_support or shapeless or elsewhere or _role_unmatched(question, spans, best))
 
     def confidence_features(
         self, question: Question, scores: np.ndarray, spans: Candidates, best: int, sentence, terms: QuestionTerms

@@ -30,6 +30,24 @@ def test_questions_the_articles_do_not_answer_abstain(engine, question):
     assert answer.abstained and answer.answer == "" and answer.source is None
 
 
+@pytest.mark.parametrize(
+    "question, why",
+    [
+        ("株洲科教资源丰富，有几所高校？", "the only count of 高校 is about 徐州"),
+        ("株洲市工信局局长是谁", "no name follows 局长 in a 株洲 passage"),
+        ("周铁根是几月几日接受专访的？", "no date is given"),
+    ],
+)
+def test_answers_that_cannot_be_right_get_confidence_zero(engine, question, why):
+    answer = engine.ask(question)
+    assert answer.abstained and answer.confidence == 0.0, why
+
+
+def test_a_byline_answers_who_the_reporter_is(engine):
+    answer = engine.ask("采访周铁根的记者叫什么名字？")
+    assert answer.answer == "何芳" and answer.sentence == "本报记者 何芳"
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])
 def test_empty_questions_are_refused(engine, question):
     with pytest.raises(EmptyQuestionError):
