@@ -39,6 +39,9 @@ SUBJECT_TAGS = ("ns", "nt", "nr", "nrt", "nrfg", "t")
 QUOTED = re.compile(r"“[^”]{1,20}”|《[^》]{1,30}》|「[^」]{1,20}」|\"[^\"]{1,20}\"")
 _TRAILING = "？?。.!！~～ \t\n吗呢呀啊"
 _INDEFINITE = ("随便", "无论", "不论", "不管", "任意", "任何")
+# Words that make a statement a goal or forecast rather than a fact (力争签约引进项目300个).
+GOAL_WORDS = ("力争", "计划", "预计", "目标", "拟")  # not 争取: 争取到 means obtained
+_DONE = re.compile(r"了|已经|已|累计")
 _ROLES = ("书记", "市长", "省长", "县长", "区长", "局长", "部长", "主任", "主席", "总理", "记者", "作者", "代表",
           "董事长", "总经理", "经理", "校长", "院长", "教授", "会长", "总裁", "委员", "人", "者")
 
@@ -66,6 +69,7 @@ class Question:
     left: str = ""
     right: str = ""
     unit: str = ""
+    perfective: bool = False  # asks what has happened (签约了多少), not what is planned
 
     @property
     def kind(self) -> str:
@@ -98,7 +102,8 @@ def analyze(question: str) -> Question:
         kind = "time"
     if kind == "entity" and re.match(r"^(名字|姓名)", right) and left.rstrip("叫是的名字为").endswith(_ROLES):
         kind = "person"  # 徐州市委书记叫什么名字 asks for a person; 这个平台叫什么名字 does not
-    return Question(text=text, answer_type=kind, wh=match.group(0), left=left, right=right, unit=unit)
+    perfective = bool(_DONE.search(left)) and not any(word in text for word in GOAL_WORDS)
+    return Question(text=text, answer_type=kind, wh=match.group(0), left=left, right=right, unit=unit, perfective=perfective)
 
 
 def words(text: str) -> list[tuple[str, str]]:

@@ -65,7 +65,17 @@ def pick(question: Question, scores: np.ndarray, spans: Candidates, text_of) -> 
     first = spans.sentence[pool].min()
     if in_gap.any() and not in_gap[spans.sentence == first].any():
         pool, first = in_gap, spans.sentence[in_gap].min()
-    choices = np.flatnonzero(pool & (spans.sentence == first))
+    chosen = _best_in(spans, scores, pool & (spans.sentence == first))
+    if question.perfective and spans.planned[chosen]:
+        # What has happened, not a target: 已签约项目73个, not 力争签约引进项目300个.
+        done = pool & ~spans.planned & (spans.sentence != first)
+        if done.any():
+            chosen = _best_in(spans, scores, done & (spans.sentence == spans.sentence[done].min()))
+    return chosen
+
+
+def _best_in(spans: Candidates, scores: np.ndarray, pool: np.ndarray) -> int:
+    choices = np.flatnonzero(pool)
     return int(choices[np.argmax(alignment_fit(spans, scores, choices))])
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.answer_types import DIGITS, QUALIFIERS, typed_spans
 from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, Sentence, prefix_match, suffix_match
-from qa.question import Question
+from qa.question import GOAL_WORDS, Question
 from qa.text import PUNCT_CLASS, CharClass, code_points
 
 MAX_SPAN_TOKENS = 24
@@ -72,9 +72,16 @@ class Candidates:
     features: np.ndarray
     typed: np.ndarray
     quoted: np.ndarray
+    planned: np.ndarray  # a goal word (力争, 预计 …) comes earlier in the span's sentence
 
     def __len__(self) -> int:
         return len(self.start)
+
+    @classmethod
+    def empty(cls) -> "Candidates":
+        """No candidates at all."""
+        none = np.zeros(0, np.int64)
+        return cls(none, none, none, np.zeros((0, len(FEATURES)), np.float32), *(none.astype(bool),) * 3)
 
 
 def _prefix(values) -> np.ndarray:
@@ -181,6 +188,7 @@ def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray
 
 
 SEPARATOR = "\n"  # joins the evidence sentences: punctuation and a clause stop, in no question
+_SEPARATOR = CharClass(SEPARATOR)
 
 
 @dataclass
@@ -239,15 +247,14 @@ def _grid(sentences: list[Sentence], joined: _Joined, punct: np.ndarray) -> tupl
 
 def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentence]) -> Candidates:
     """All candidate spans of the ranked evidence sentences, with their features."""
-    empty = np.zeros(0, np.int64)
     if not sentences:
-        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
+        return Candidates.empty()
     joined = _Joined.of(sentences)
     text, n = joined.text, len(joined.text)
     punct = np.append(PUNCT_CLASS.flags(text), True)
     sid, ti, tj = _grid(sentences, joined, punct)
     if len(ti) == 0:
-        return Candidates(empty, empty, empty, np.zeros((0, len(FEATURES)), np.float32), empty.astype(bool), empty.astype(bool))
+        return Candidates.empty()
     a, b = joined.bounds[ti], joined.bounds[tj]
     first, last = joined.starts[sid], joined.ends[sid]  # the span's sentence, in joined positions
     length = (b - a).astype(np.float32)
@@ -338,7 +345,22 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     features = np.empty((len(a), len(FEATURES)), np.float32)
     for index, column in enumerate(columns):
         features[:, index] = column
-    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted)
+    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted, _after_goal(text)[a])
+
+
+def _after_goal(text: str) -> np.ndarray:
+    """For each position of the joined sentences: does a goal word (力争, 预计 …) come before it in
+    its sentence? A goal governs the clauses after it (力争签约项目300个，其中亿元以上项目200个)."""
+    starts = np.zeros(len(text), np.float32)
+    for word in GOAL_WORDS:
+        position = text.find(word)
+        while position >= 0:
+            starts[position] = 1.0
+            position = text.find(word, position + 1)
+    positions = np.arange(len(text) + 1)
+    sentence_start = np.maximum.accumulate(np.where(np.concatenate([[True], _SEPARATOR.flags(text)]), positions, 0))
+    goals = _prefix(starts)
+    return (goals - goals[sentence_start]) > 0
 
 
 def span_text(sentences: list[Sentence], spans: Candidates, index: int) -> str:

@@ -43,6 +43,11 @@ def test_answers_that_cannot_be_right_get_confidence_zero(engine, question, why)
     assert answer.abstained and answer.confidence == 0.0, why
 
 
+def test_a_question_about_what_happened_is_not_answered_with_a_target(engine):
+    # The best-matching sentence is the target (力争签约引进项目300个); the fact is elsewhere.
+    assert engine.ask("株洲已经签约了多少个项目？").answer == "73个"
+
+
 def test_a_byline_answers_who_the_reporter_is(engine):
     answer = engine.ask("采访周铁根的记者叫什么名字？")
     assert answer.answer == "何芳" and answer.sentence == "本报记者 何芳"
