@@ -239,7 +239,7 @@ def choose(ranker: SpanRanker, selector: AnswerSelector, e: Ranked) -> tuple[str
     best = pick(e.source.question, scores, e.spans, e.texts.__getitem__)
     sentence = e.sentences[e.spans.sentence[best]]
     features = selector.confidence_features(e.source.question, scores, e.spans, best, sentence, e.source.terms)
-    return e.texts[best], features, selector.unsupported(e.source.question, e.spans, best, features)
+    return e.texts[best], features, selector.unsupported(e.source.question, e.spans, best, features, e.texts[best])
 
 
 def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
@@ -289,7 +289,7 @@ def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray
             best = pick(question, scores, spans, texts.__getitem__)
             x.append(selector.confidence_features(question, scores, spans, best, sentences[spans.sentence[best]], terms))
             y.append(bool(item.answers) and f1_score(texts[best], item.answers) >= RIGHT_F1)
-            ruled_out.append(selector.unsupported(question, spans, best, x[-1]))
+            ruled_out.append(selector.unsupported(question, spans, best, x[-1], texts[best]))
     return np.array(x), np.array(y, int), np.array(ruled_out, bool)
 
 

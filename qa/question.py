@@ -81,7 +81,9 @@ def analyze(question: str) -> Question:
     """Find the question word and what it asks for; answer_type is 'other' when there is none."""
     text = fold(question).strip().rstrip(_TRAILING).strip()
     # 随便哪个服务中心 / 无论什么企业 use the question word as "any": the question is asked elsewhere.
-    match = next((m for m in _WH.finditer(text) if not text[: m.start()].endswith(_INDEFINITE)), None)
+    # A bare 何 is also the surname of 何芳: another question word, when there is one, is the question.
+    matches = [m for m in _WH.finditer(text) if not text[: m.start()].endswith(_INDEFINITE)]
+    match = next((m for m in matches if m.group(0) != "何"), matches[0] if matches else None)
     if not match:
         return Question(text=text, answer_type="other", left=text)
     kind = match.lastgroup or "other"

@@ -23,6 +23,7 @@ from qa.text import fold
 from qa.spans import COPULAS, FEATURES, Candidates, candidates, span_text
 
 SENTENCES_KEPT = 4
+_GENERIC_UNITS = ("个", "亿", "万", "千", "百")
 IN_GAP = 2 / ANCHOR_CAP  # two characters of the question on one side of a span, exactly
 _F = {name: i for i, name in enumerate(FEATURES)}
 _C = {name: i for i, name in enumerate(CONFIDENCE_FEATURES)}
@@ -87,11 +88,13 @@ def alignment_fit(spans: Candidates, scores: np.ndarray, choices: np.ndarray) ->
 
 def _role_unmatched(question: Question, spans: Candidates, best: int) -> bool:
     """A person asked for by role (株洲市委书记是谁) whose name does not follow that role in the text:
-    阳卫国 after 市长, or a speaker label, does not answer who the 书记 is."""
+    阳卫国 after 市长, or a speaker label, does not answer who the 书记 or the 副市长 is."""
     asked = question.left.rstrip(COPULAS)
     role = next((title for title in TITLES if asked.endswith(title)), None)
-    if question.answer_type != "person" or question.right or role is None:
+    if question.answer_type != "person" or question.right not in ("", "名字", "姓名") or role is None:
         return False
+    if asked[: -len(role)].endswith("副"):
+        role = "副" + role  # a deputy is not the 市长 himself
     return spans.features[best, _F["left_exact"]] * ANCHOR_CAP < len(role)
 
 
@@ -101,10 +104,10 @@ def _other_place(question: Question, chunk, title: str) -> bool:
     the article title too when the heading names no place of its own. Places are compared by their
     first two characters, so 徐州市 is 徐州 and 台湾地区 is 台湾."""
     asked = {place[:2].lower() for place in places_in(question.text)}
-    scope = (f"{chunk.heading} {chunk.text}" if places_in(chunk.heading) else f"{title} {chunk.heading} {chunk.text}").lower()
-    if all(place in scope for place in asked):
+    label = chunk.heading if places_in(chunk.heading) else f"{title} {chunk.heading}"
+    if all(place in f"{label} {chunk.text}".lower() for place in asked):
         return False
-    named, position = {place[:2] for place in places_in(chunk.heading)}, 0
+    named, position = {place[:2].lower() for place in places_in(label)}, 0
     for length, tag in chunk.tags:
         if tag == "ns":
             named.add(chunk.text[position : position + length][:2].lower())
@@ -149,7 +152,8 @@ class AnswerSelector:
         best = pick(question, scores, spans, lambda i: span_text(sentences, spans, i))
         sentence = sentences[spans.sentence[best]]
         features = self.confidence_features(question, scores, spans, best, sentence, terms)
-        confidence = 0.0 if self.unsupported(question, spans, best, features) else self.calibrator(features)
+        ruled_out = self.unsupported(question, spans, best, features, span_text(sentences, spans, best))
+        confidence = 0.0 if ruled_out else self.calibrator(features)
         return self.answer_at(
             question_text, question.answer_type, sentence.passage, (sentence.start, sentence.end),
             (sentence.start + int(spans.start[best]), sentence.start + int(spans.end[best])), confidence,
@@ -189,15 +193,21 @@ class AnswerSelector:
         )
 
     @staticmethod
-    def unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray) -> bool:
+    def unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray, text: str) -> bool:
         """Answers that cannot be right whatever the calibrator says: nothing of the question in the
         passage (今天天气怎么样), no span of the asked-for shape (a time asked, none found), a passage
-        about another place (株洲 asked, 徐州 found), or a person asked for by role whose name does
-        not follow that role."""
+        about another place (株洲 asked, 徐州 found), a count in another unit (多少列 asked, 4.6倍
+        found), or a person asked for by role whose name does not follow that role."""
         no_support = features[_C["passage_cover"]] == 0 and features[_C["sentence_cover"]] == 0
         shapeless = question.answer_type in STRICT_TYPES and not spans.typed[best]
         elsewhere = features[_C["entity_conflict"]] > 0
-        return bool(no_support or shapeless or elsewhere or _role_unmatched(question, spans, best))
+        # 多少列 asked, 4.6倍 found: a count of something else. 个 stands in for any classifier
+        # (多少件 → 321个), and 万/亿 are magnitudes (多少万人 → 20万人).
+        other_unit = (
+            question.answer_type == "quantity" and question.unit not in ("", *_GENERIC_UNITS)
+            and bool(spans.typed[best]) and not text.endswith((question.unit, "个"))
+        )
+        return bool(no_support or shapeless or elsewhere or other_unit or _role_unmatched(question, spans, best))
 
     def confidence_features(
         self, question: Question, scores: np.ndarray, spans: Candidates, best: int, sentence, terms: QuestionTerms

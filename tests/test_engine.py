@@ -36,6 +36,8 @@ def test_questions_the_articles_do_not_answer_abstain(engine, question):
         ("株洲科教资源丰富，有几所高校？", "the only count of 高校 is about 徐州"),
         ("株洲市工信局局长是谁", "no name follows 局长 in a 株洲 passage"),
         ("周铁根是几月几日接受专访的？", "no date is given"),
+        ("株洲常务副市长叫什么名字", "阳卫国 is the 市长, not a deputy"),
+        ("徐州中欧班列一季度共开出多少列？", "the growth is 4.6倍, not a number of trains"),
     ],
 )
 def test_answers_that_cannot_be_right_get_confidence_zero(engine, question, why):

@@ -44,3 +44,9 @@ def test_questions_about_what_happened_are_told_from_questions_about_targets():
     assert analyze("株洲已经签约了多少个项目？").perfective
     assert not analyze("株洲今年力争签约引进多少个项目？").perfective
     assert not analyze("株洲签约多少个项目").perfective
+
+
+def test_the_surname_he_is_not_the_question_word():
+    assert analyze("何芳在报社工作了多少年？").answer_type == "quantity"
+    assert analyze("何皇后为什么会被降封？").answer_type == "reason"
+    assert analyze("美国对于葡萄酒有何新规定？").wh == "何"
