@@ -82,8 +82,12 @@ def _best_in(spans: Candidates, scores: np.ndarray, pool: np.ndarray) -> int:
 
 def alignment_fit(spans: Candidates, scores: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """How well each chosen span fills the question's gap: alignment first, the learned score
-    only to break near-ties."""
-    return spans.features[choices][:, _ALIGN] @ _ALIGN_WEIGHTS + 0.1 * np.tanh(scores[choices])
+    only to break near-ties. With nothing after the question word, the words before it may also
+    follow the answer (工作机制叫什么 ↔ “有求必应、无事不扰”服务企业工作机制)."""
+    features = spans.features[choices]
+    fit = features[:, _ALIGN] @ _ALIGN_WEIGHTS + 0.1 * np.tanh(scores[choices])
+    no_right = features[:, _F["has_right_context"]] == 0
+    return fit + np.where(no_right, _ALIGNMENT["right_fuzzy"] * spans.precedes[choices], 0.0)
 
 
 def _role_unmatched(question: Question, spans: Candidates, best: int) -> bool:

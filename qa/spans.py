@@ -73,6 +73,7 @@ class Candidates:
     typed: np.ndarray
     quoted: np.ndarray
     planned: np.ndarray  # a goal word (力争, 预计 …) comes earlier in the span's sentence
+    precedes: np.ndarray  # share of the question's last words right after the span (“Y”工作机制)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -81,7 +82,7 @@ class Candidates:
     def empty(cls) -> "Candidates":
         """No candidates at all."""
         none = np.zeros(0, np.int64)
-        return cls(none, none, none, np.zeros((0, len(FEATURES)), np.float32), *(none.astype(bool),) * 3)
+        return cls(none, none, none, np.zeros((0, len(FEATURES)), np.float32), *(none.astype(bool),) * 3, none.astype(np.float32))
 
 
 def _prefix(values) -> np.ndarray:
@@ -132,10 +133,14 @@ FUZZY = 6  # question characters compared on each side
 CLAUSE_STOPS = CharClass("，,；;。：:!！?？\n")  # and the separator of joined sentences
 
 
-def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
+def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Share of the question's last (first) characters before (after) the question word found in the
     NEAR characters before (after) each position, within its clause: alignment that tolerates small
-    rewordings, and does not reach across a comma into the next item (取保6人，刑拘2人)."""
+    rewordings, and does not reach across a comma into the next item (取保6人，刑拘2人).
+
+    The third array is the share of the question's last characters found after each position: a
+    question ending in its question word (工作机制叫什么) may be answered by a name put before those
+    words (“有求必应、无事不扰”服务企业工作机制)."""
     n = len(text)
     positions = np.arange(n + 1)
     stops = CLAUSE_STOPS.flags(text)
@@ -145,15 +150,16 @@ def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarr
     next_stop = np.minimum.accumulate(np.where(np.concatenate([stops, [True]]), positions, n)[::-1])[::-1]
     lo = np.maximum(positions - NEAR, last_stop)
     hi = np.minimum(positions + NEAR, next_stop)
-    sides = []
-    for chars, start, end in ((terms.left[-FUZZY:], lo, positions), (terms.right[:FUZZY], positions, hi)):
+    tail, head = terms.left[-FUZZY:], terms.right[:FUZZY]
+    shares = []
+    for chars, start, end in ((tail, lo, positions), (head, positions, hi), (tail, positions, hi)):
         chars = set(chars) - {" "}
         found = np.zeros(n + 1, np.float32)
         for char in chars:
             seen = _prefix(codes == ord(char))
             found += (seen[end] - seen[np.minimum(start, end)]) > 0
-        sides.append(found / len(chars) if chars else found)
-    return sides[0], sides[1]
+        shares.append(found / len(chars) if chars else found)
+    return shares[0], shares[1], shares[2]
 
 
 RUN_REACH = 24  # how far a matched run may be from the span and still count
@@ -261,7 +267,7 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
 
     qchar, matched, punct_sum = _prefix(joined.qchar), _prefix(np.maximum(joined.left_match, joined.right_match)), _prefix(punct[:n])
     left_matched, right_matched = _prefix(joined.left_match), _prefix(joined.right_match)
-    left_fuzzy, right_fuzzy = _fuzzy_arrays(text, terms)
+    left_fuzzy, right_fuzzy, left_after = _fuzzy_arrays(text, terms)
     runs = [_run_arrays(s.left_match, s.right_match) for s in sentences]
     left_run, right_run = (np.concatenate([r[side] for r in runs]) for side in (0, 1))
     commas = _char_flags(text, _COMMAS)
@@ -345,7 +351,7 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     features = np.empty((len(a), len(FEATURES)), np.float32)
     for index, column in enumerate(columns):
         features[:, index] = column
-    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted, _after_goal(text)[a])
+    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted, _after_goal(text)[a], left_after[b])
 
 
 def _after_goal(text: str) -> np.ndarray:

@@ -10,12 +10,12 @@ from qa.spans import _anchor_arrays, _fuzzy_arrays
 def test_fuzzy_alignment_stays_inside_the_clause():
     terms = QuestionTerms(analyze("有几个人被拘留"))
     text = "取保6人，刑拘2人。"
-    _, right = _fuzzy_arrays(text, terms)
+    _, right, _ = _fuzzy_arrays(text, terms)
     after_six, after_two = text.index("6人") + 2, text.index("2人") + 2
     # 拘 and 人 follow 6人 only across the comma, in the next item: no support for 6人.
     assert right[after_six] == 0.0
     assert right[after_two] == 0.0
-    left, _ = _fuzzy_arrays(text, terms)
+    left, _, _ = _fuzzy_arrays(text, terms)
     assert left[text.index("2人")] == 0.0  # 刑拘 shares nothing with the question's left part 有
 
 
