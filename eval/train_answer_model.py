@@ -16,7 +16,7 @@
    The out-of-fold EM/F1 are the reported figures.
 3. The logistic calibrator (right = F1 ≥ 0.5) is fitted on eval/calibration.jsonl, in-domain
    questions over corpus/ that are not the evaluation set, on the answers the selector's rules
-   leave (AnswerSelector.unsupported sets the others to 0); CMRC serves as its out-of-domain check.
+   leave (qa.rules.cannot_be_right sets the others to 0); CMRC serves as its out-of-domain check.
 4. Fit everything once more on all questions and save it with the figures.
 
 Needs the training extras: ``pip install -e .[train]`` (scikit-learn; torch comes
@@ -47,6 +47,7 @@ from qa.evidence import SENTENCE_FEATURES, QuestionTerms, Sentence, rank_sentenc
 from qa.index import build_index
 from qa.question import Question, analyze
 from qa.ranker import MODEL_FILE, SpanRanker
+from qa.rules import cannot_be_right
 from qa.selector import SENTENCES_KEPT, AnswerSelector, pick
 from qa.spans import FEATURES, Candidates, candidates, span_texts
 from qa.text import is_punct
@@ -234,12 +235,12 @@ def train_ranker(examples: list[Ranked], seed: int = 0) -> SpanRanker:
 
 def choose(ranker: SpanRanker, selector: AnswerSelector, e: Ranked) -> tuple[str, np.ndarray, bool]:
     """The ranker's answer for a question, the calibrator's inputs for it, and whether the
-    selector rules it out before calibration (AnswerSelector.unsupported)."""
+    selector rules it out before calibration (qa.rules.cannot_be_right)."""
     scores = ranker.score(e.spans.features)
     best = pick(e.source.question, scores, e.spans, e.texts.__getitem__)
     sentence = e.sentences[e.spans.sentence[best]]
     features = selector.confidence_features(e.source.question, scores, e.spans, best, sentence, e.source.terms)
-    return e.texts[best], features, selector.unsupported(e.source.question, e.spans, best, features, e.texts[best])
+    return e.texts[best], features, cannot_be_right(e.source.question, e.spans, best, features, e.texts[best])
 
 
 def expected_calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
@@ -289,7 +290,7 @@ def in_domain_calibration(path: Path, model: dict, settings) -> tuple[np.ndarray
             best = pick(question, scores, spans, texts.__getitem__)
             x.append(selector.confidence_features(question, scores, spans, best, sentences[spans.sentence[best]], terms))
             y.append(bool(item.answers) and f1_score(texts[best], item.answers) >= RIGHT_F1)
-            ruled_out.append(selector.unsupported(question, spans, best, x[-1], texts[best]))
+            ruled_out.append(cannot_be_right(question, spans, best, x[-1], texts[best]))
     return np.array(x), np.array(y, int), np.array(ruled_out, bool)
 
 

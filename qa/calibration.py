@@ -11,7 +11,7 @@ passage (a question about 株洲 answered from a paragraph about 徐州).
 It is fitted by ``eval/train_answer_model.py`` on ``eval/calibration.jsonl``,
 in-domain questions (answerable and not) over ``corpus/`` that are not the
 evaluation set; "right" means F1 ≥ 0.5 against a gold answer. Answers the
-selector rules out first (``AnswerSelector.unsupported``: confidence 0) are left
+selector rules out first (``qa.rules.cannot_be_right``: confidence 0) are left
 out of the fit. The abstention threshold on it lives in the settings and is
 chosen with ``eval/choose_threshold.py``.
 """

@@ -2,7 +2,8 @@
 
 Steps: analyse the question; split the passages into sentences and keep the best
 few; score every candidate span of those with the span ranker; take the best; rate
-it with the calibrator; abstain when the confidence is under the threshold.
+it with the calibrator, unless qa.rules rules it out; abstain when the confidence is
+under the threshold.
 Nothing is generated: the answer is always a substring of an article.
 """
 
@@ -14,19 +15,18 @@ import numpy as np
 
 from qa.calibration import CONFIDENCE_FEATURES, Calibrator
 from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, rank_sentences, split_passages
-from qa.question import Question, analyze, places_in, subject_of
+from qa.question import Question, analyze, subject_of
 from qa.ranker import SpanRanker, load_model_file
 from qa.results import Answer, Source
 from qa.retriever import Passage
-from qa.answer_types import STRICT_TYPES, TITLES
+from qa.answer_types import STRICT_TYPES
 from qa.text import fold
-from qa.spans import COPULAS, FEATURES, Candidates, candidates, span_text
+from qa.rules import about_another_place, cannot_be_right
+from qa.spans import FEATURES, Candidates, candidates, span_text
 
 SENTENCES_KEPT = 4
-_GENERIC_UNITS = ("个", "亿", "万", "千", "百")
 IN_GAP = 2 / ANCHOR_CAP  # two characters of the question on one side of a span, exactly
 _F = {name: i for i, name in enumerate(FEATURES)}
-_C = {name: i for i, name in enumerate(CONFIDENCE_FEATURES)}
 _ANCHORS = ("left_near", "right_near", "left_distance", "right_distance", "repeats_question")
 _ALIGNMENT = {"left_exact": 1.0, "right_exact": 1.0, "left_fuzzy": 0.5, "right_fuzzy": 0.5, "left_near": 0.5,
               "right_near": 0.5, "left_run": 1.0, "right_run": 1.0, "left_distance": -0.5, "right_distance": -0.5,
@@ -90,35 +90,6 @@ def alignment_fit(spans: Candidates, scores: np.ndarray, choices: np.ndarray) ->
     return fit + np.where(no_right, _ALIGNMENT["right_fuzzy"] * spans.precedes[choices], 0.0)
 
 
-def _role_unmatched(question: Question, spans: Candidates, best: int) -> bool:
-    """A person asked for by role (株洲市委书记是谁) whose name does not follow that role in the text:
-    阳卫国 after 市长, or a speaker label, does not answer who the 书记 or the 副市长 is."""
-    asked = question.left.rstrip(COPULAS)
-    role = next((title for title in TITLES if asked.endswith(title)), None)
-    if question.answer_type != "person" or question.right not in ("", "名字", "姓名") or role is None:
-        return False
-    if asked[: -len(role)].endswith("副"):
-        role = "副" + role  # a deputy is not the 市长 himself
-    return spans.features[best, _F["left_exact"]] * ANCHOR_CAP < len(role)
-
-
-def _other_place(question: Question, chunk, title: str) -> bool:
-    """A place the question names is absent from the passage's scope, which names another place
-    instead (株洲 asked, a paragraph about 徐州 found). The scope is the chunk and its heading, and
-    the article title too when the heading names no place of its own. Places are compared by their
-    first two characters, so 徐州市 is 徐州 and 台湾地区 is 台湾."""
-    asked = {place[:2].lower() for place in places_in(question.text)}
-    label = chunk.heading if places_in(chunk.heading) else f"{title} {chunk.heading}"
-    if all(place in f"{label} {chunk.text}".lower() for place in asked):
-        return False
-    named, position = {place[:2].lower() for place in places_in(label)}, 0
-    for length, tag in chunk.tags:
-        if tag == "ns":
-            named.add(chunk.text[position : position + length][:2].lower())
-        position += length
-    return bool(named - asked)
-
-
 class AnswerSelector:
     """Picks the answer span out of ranked passages, or abstains."""
 
@@ -156,7 +127,7 @@ class AnswerSelector:
         best = pick(question, scores, spans, lambda i: span_text(sentences, spans, i))
         sentence = sentences[spans.sentence[best]]
         features = self.confidence_features(question, scores, spans, best, sentence, terms)
-        ruled_out = self.unsupported(question, spans, best, features, span_text(sentences, spans, best))
+        ruled_out = cannot_be_right(question, spans, best, features, span_text(sentences, spans, best))
         confidence = 0.0 if ruled_out else self.calibrator(features)
         return self.answer_at(
             question_text, question.answer_type, sentence.passage, (sentence.start, sentence.end),
@@ -196,23 +167,6 @@ class AnswerSelector:
             answer_type=answer_type,
         )
 
-    @staticmethod
-    def unsupported(question: Question, spans: Candidates, best: int, features: np.ndarray, text: str) -> bool:
-        """Answers that cannot be right whatever the calibrator says: nothing of the question in the
-        passage (今天天气怎么样), no span of the asked-for shape (a time asked, none found), a passage
-        about another place (株洲 asked, 徐州 found), a count in another unit (多少列 asked, 4.6倍
-        found), or a person asked for by role whose name does not follow that role."""
-        no_support = features[_C["passage_cover"]] == 0 and features[_C["sentence_cover"]] == 0
-        shapeless = question.answer_type in STRICT_TYPES and not spans.typed[best]
-        elsewhere = features[_C["entity_conflict"]] > 0
-        # 多少列 asked, 4.6倍 found: a count of something else. 个 stands in for any classifier
-        # (多少件 → 321个), and 万/亿 are magnitudes (多少万人 → 20万人).
-        other_unit = (
-            question.answer_type == "quantity" and question.unit not in ("", *_GENERIC_UNITS)
-            and bool(spans.typed[best]) and not text.endswith((question.unit, "个"))
-        )
-        return bool(no_support or shapeless or elsewhere or other_unit or _role_unmatched(question, spans, best))
-
     def confidence_features(
         self, question: Question, scores: np.ndarray, spans: Candidates, best: int, sentence, terms: QuestionTerms
     ) -> np.ndarray:
@@ -248,7 +202,7 @@ class AnswerSelector:
             "fit": float(np.tanh(alignment_fit(spans, scores, np.array([best]))[0])),
             "anchor_distance": float(min(spans.features[best, _F["left_distance"]], spans.features[best, _F["right_distance"]])),
             "entity_missing": float(any(e.lower() not in whole for e in entities)),
-            "entity_conflict": float(_other_place(question, chunk, self.title(chunk.article_id))),
+            "entity_conflict": float(about_another_place(question, chunk, self.title(chunk.article_id))),
             **{name: float(spans.features[best, _F[name]]) for name in _ANCHORS},
         }
         return np.array([values[name] for name in CONFIDENCE_FEATURES], np.float64)
