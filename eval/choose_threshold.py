@@ -4,9 +4,11 @@
 
 Each set is answered once without abstaining; every threshold is then applied to the
 recorded confidences. Printed per threshold: how many unanswerable questions abstain,
-how many answerable ones wrongly abstain, and the EM and F1 that remain. The default
-in qa/settings.py is the smallest threshold at which every unanswerable question of
-eval/seeds.jsonl abstains, unless that costs more answerable questions than it saves.
+how many answerable ones wrongly abstain, and the EM and F1 that remain; then, when
+some threshold abstains on every unanswerable question and on no answerable one, the
+one halfway between the two groups (the widest margin) and how wide that margin is.
+The default in qa/settings.py is that halfway threshold on eval/seeds.jsonl when it
+exists, else the smallest at which every unanswerable question abstains.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ def table(path: str) -> str:
             f"| {t:.2f} | {sum(p.confidence < t for p in unanswerable)}/{len(unanswerable)} | "
             f"{len(answerable) - len(kept)}/{len(answerable)} | {em:.4f} | {f1:.4f} |"
         )
+    highest_unanswerable = max((p.confidence for p in unanswerable), default=0.0)
+    lowest_answerable = min((p.confidence for p in answerable), default=1.0)
+    if highest_unanswerable < lowest_answerable:
+        lines += ["", f"Separating threshold: {(highest_unanswerable + lowest_answerable) / 2:.4f}, halfway between "
+                      f"the most confident unanswerable question ({highest_unanswerable:.4f}) and the least "
+                      f"confident answerable one ({lowest_answerable:.4f})."]
+    else:
+        lines += ["", f"No threshold separates them: an answerable question is rated {lowest_answerable:.4f}, "
+                      f"an unanswerable one {highest_unanswerable:.4f}."]
     return "\n".join(lines)
 
 

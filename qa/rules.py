@@ -65,3 +65,10 @@ def about_another_place(question: Question, chunk, title: str) -> bool:
             named.add(chunk.text[position : position + length][:2].lower())
         position += length
     return bool(named - asked)
+
+
+def same_place(question: Question, passages: list, title) -> list:
+    """The passages not about another place than the question's (株洲 asked: not the 徐州 sections),
+    or all of them when every one is; title maps an article id to its title."""
+    kept = [p for p in passages if not about_another_place(question, p.chunk, title(p.chunk.article_id))]
+    return kept or passages

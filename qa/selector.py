@@ -21,7 +21,7 @@ from qa.results import Answer, Source
 from qa.retriever import Passage
 from qa.answer_types import STRICT_TYPES
 from qa.text import fold
-from qa.rules import about_another_place, cannot_be_right
+from qa.rules import about_another_place, cannot_be_right, same_place
 from qa.spans import FEATURES, Candidates, candidates, span_text
 
 SENTENCES_KEPT = 4
@@ -113,6 +113,7 @@ class AnswerSelector:
     def candidates(self, question: Question, passages: list[Passage]):
         """The evidence sentences and their candidate spans, for selection and for training."""
         terms = QuestionTerms(question, self.idf)
+        passages = same_place(question, passages, self.title)
         sentences = rank_sentences(split_passages(passages, terms), terms, SENTENCES_KEPT, self.sentence_weights)
         return terms, sentences, candidates(question, terms, sentences)
 
