@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # Answers.
     # Chosen with eval/choose_threshold.py: the lowest at which every unanswerable question of
     # eval/seeds.jsonl abstains (table in eval/RESULTS.md).
-    abstain_threshold: float = Field(0.05, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(0.024, ge=0.0, le=1.0)
     reranker_model: str | None = None
     reader_model: str | None = None
 

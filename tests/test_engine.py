@@ -50,6 +50,13 @@ def test_a_question_about_what_happened_is_not_answered_with_a_target(engine):
     assert engine.ask("株洲已经签约了多少个项目？").answer == "73个"
 
 
+def test_sections_about_another_place_are_set_aside(engine):
+    # The 株洲 interview's "重点围绕轨道交通、……产业链" matches better; the question is about 徐州.
+    answer = engine.ask("徐州招商引资主要围绕哪些产业？")
+    assert answer.answer == "装备与智能制造、新能源、集成电路与ICT、生物医药与大健康"
+    assert "周铁根" in answer.source.heading
+
+
 def test_a_byline_answers_who_the_reporter_is(engine):
     answer = engine.ask("采访周铁根的记者叫什么名字？")
     assert answer.answer == "何芳" and answer.sentence == "本报记者 何芳"
