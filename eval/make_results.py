@@ -89,6 +89,7 @@ def main() -> None:
     training = load_model_file().get("training", {})
     dialogues = dialogue_score(engine)
     thresholds = threshold_table(str(SEEDS))
+    calibration_thresholds = threshold_table(str(HERE / "calibration.jsonl"))
 
     sections = [
         "# Results",
@@ -115,6 +116,11 @@ def main() -> None:
         f"Current default: `abstain_threshold = {settings.abstain_threshold}`. On eval/seeds.jsonl, answered once without abstaining:",
         "",
         thresholds,
+        "",
+        "The same on eval/calibration.jsonl, the in-domain questions the calibrator was fitted on"
+        " (so in-sample for it): how well the threshold carries over to questions it was not chosen on.",
+        "",
+        calibration_thresholds,
         "",
         "## Latency benchmark (`python eval/bench.py`)",
         "",
