@@ -15,7 +15,8 @@ from qa.answer_types import STRICT_TYPES, TITLES
 from qa.calibration import CONFIDENCE_FEATURES
 from qa.evidence import ANCHOR_CAP
 from qa.question import Question, places_in
-from qa.spans import COPULAS, FEATURES, Candidates
+from qa.alignment import COPULAS
+from qa.spans import FEATURES, Candidates
 
 _F = {name: i for i, name in enumerate(FEATURES)}
 _C = {name: i for i, name in enumerate(CONFIDENCE_FEATURES)}

@@ -18,15 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answer_types import DIGITS, QUALIFIERS, typed_spans
-from qa.evidence import ANCHOR_CAP, SENTENCE_FEATURES, QuestionTerms, Sentence, prefix_match, suffix_match
-from qa.question import GOAL_WORDS, Question
-from qa.text import PUNCT_CLASS, CharClass, code_points
+from qa.alignment import NEAR, SEPARATOR, after_goal, anchor_arrays, fuzzy_arrays, prefix_sums, run_arrays, unit_ends
+from qa.evidence import SENTENCE_FEATURES, QuestionTerms, Sentence
+from qa.question import Question
+from qa.text import PUNCT_CLASS, CharClass
 
 MAX_SPAN_TOKENS = 24
 MAX_SPAN_CHARS = 80
-NEAR = 8  # characters looked at on each side of a span
 FAR = 30  # distances are capped here
-COPULAS = "是为叫"  # may sit between the question's words and the gap: 记者是谁 ↔ 记者 何芳
 
 ANSWER_TYPES = ("quantity", "time", "person", "place", "list", "entity", "reason", "manner", "other")
 OPENERS, CLOSERS = "“《「『\"'（(", "”》」』\"'）)"
@@ -85,103 +84,8 @@ class Candidates:
         return cls(none, none, none, np.zeros((0, len(FEATURES)), np.float32), *(none.astype(bool),) * 3, none.astype(np.float32))
 
 
-def _prefix(values) -> np.ndarray:
-    return np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float32))])
-
-
 def _char_flags(text: str, allowed: CharClass) -> np.ndarray:
-    return _prefix(allowed.flags(text))
-
-
-def _anchor_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray]:
-    """For each position p: how much of the question's left part ends at p, right part starts at p.
-
-    A copula before the question word may be missing from the text (记者是谁 ↔ 本报记者 何芳), and
-    spaces between anchor and answer do not count."""
-    n = len(text)
-    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
-    for target in dict.fromkeys((terms.left, terms.left.rstrip(COPULAS))):
-        position = text.find(target[-1]) if target else -1
-        while position >= 0:
-            left[position + 1] = max(left[position + 1], suffix_match(text, position + 1, target))
-            position = text.find(target[-1], position + 1)
-    if terms.right:
-        position = text.find(terms.right[0])
-        while position >= 0:
-            right[position] = prefix_match(text, position, terms.right)
-            position = text.find(terms.right[0], position + 1)
-    spaces = [p for p, c in enumerate(text) if c == " "]
-    for p in spaces:
-        left[p + 1] = max(left[p + 1], left[p])
-    for p in reversed(spaces):
-        right[p] = max(right[p], right[p + 1])
-    return left / ANCHOR_CAP, right / ANCHOR_CAP
-
-
-def _ends_with_unit(text: str, unit: str) -> np.ndarray:
-    """flags[p] is 1 when text[:p] ends with the question's unit."""
-    flags = np.zeros(len(text) + 1, np.float32)
-    if unit:
-        position = text.find(unit)
-        while position >= 0:
-            flags[position + len(unit)] = 1.0
-            position = text.find(unit, position + 1)
-    return flags
-
-
-FUZZY = 6  # question characters compared on each side
-CLAUSE_STOPS = CharClass("，,；;。：:!！?？\n")  # and the separator of joined sentences
-
-
-def _fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Share of the question's last (first) characters before (after) the question word found in the
-    NEAR characters before (after) each position, within its clause: alignment that tolerates small
-    rewordings, and does not reach across a comma into the next item (取保6人，刑拘2人).
-
-    The third array is the share of the question's last characters found after each position: a
-    question ending in its question word (工作机制叫什么) may be answered by a name put before those
-    words (“有求必应、无事不扰”服务企业工作机制)."""
-    n = len(text)
-    positions = np.arange(n + 1)
-    stops = CLAUSE_STOPS.flags(text)
-    codes = code_points(text)
-    # The clause around each position: after the last stop before it, up to the next stop.
-    last_stop = np.maximum.accumulate(np.where(np.concatenate([[True], stops]), positions, 0))
-    next_stop = np.minimum.accumulate(np.where(np.concatenate([stops, [True]]), positions, n)[::-1])[::-1]
-    lo = np.maximum(positions - NEAR, last_stop)
-    hi = np.minimum(positions + NEAR, next_stop)
-    tail, head = terms.left[-FUZZY:], terms.right[:FUZZY]
-    shares = []
-    for chars, start, end in ((tail, lo, positions), (head, positions, hi), (tail, positions, hi)):
-        chars = set(chars) - {" "}
-        found = np.zeros(n + 1, np.float32)
-        for char in chars:
-            seen = _prefix(codes == ord(char))
-            found += (seen[end] - seen[np.minimum(start, end)]) > 0
-        shares.append(found / len(chars) if chars else found)
-    return shares[0], shares[1], shares[2]
-
-
-RUN_REACH = 24  # how far a matched run may be from the span and still count
-
-
-def _run_arrays(left_match: np.ndarray, right_match: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each position: the best run of question text ending before it (left side) or starting
-    at or after it (right side), as run length discounted by the gap, in [0, 1].
-
-    A long exact run a little further away (暂不具备解决条件的……问题94个) beats a short common word
-    right next to the span (解决问题2276个)."""
-    n = len(left_match)
-    left, right = np.zeros(n + 1, np.float32), np.zeros(n + 1, np.float32)
-    for marks, out, before in ((left_match, left, True), (right_match, right, False)):
-        edges = np.diff(np.concatenate([[0], marks.astype(np.int8), [0]]))
-        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            value = min((end - start) / ANCHOR_CAP, 1.0)
-            positions = np.arange(n + 1)
-            gap = positions - end if before else start - positions
-            reach = (gap >= 0) & (gap <= RUN_REACH)
-            out[reach] = np.maximum(out[reach], value / (1.0 + gap[reach] / NEAR))
-    return left, right
+    return prefix_sums(allowed.flags(text))
 
 
 def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +97,6 @@ def _span_grid(bounds: list[int], clause_tokens: np.ndarray) -> tuple[np.ndarray
     return i[keep], j[keep]
 
 
-SEPARATOR = "\n"  # joins the evidence sentences: punctuation and a clause stop, in no question
-_SEPARATOR = CharClass(SEPARATOR)
 
 
 @dataclass
@@ -265,17 +167,17 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     first, last = joined.starts[sid], joined.ends[sid]  # the span's sentence, in joined positions
     length = (b - a).astype(np.float32)
 
-    qchar, matched, punct_sum = _prefix(joined.qchar), _prefix(np.maximum(joined.left_match, joined.right_match)), _prefix(punct[:n])
-    left_matched, right_matched = _prefix(joined.left_match), _prefix(joined.right_match)
-    left_fuzzy, right_fuzzy, left_after = _fuzzy_arrays(text, terms)
-    runs = [_run_arrays(s.left_match, s.right_match) for s in sentences]
+    qchar, matched, punct_sum = prefix_sums(joined.qchar), prefix_sums(np.maximum(joined.left_match, joined.right_match)), prefix_sums(punct[:n])
+    left_matched, right_matched = prefix_sums(joined.left_match), prefix_sums(joined.right_match)
+    left_fuzzy, right_fuzzy, left_after = fuzzy_arrays(text, terms)
+    runs = [run_arrays(s.left_match, s.right_match) for s in sentences]
     left_run, right_run = (np.concatenate([r[side] for r in runs]) for side in (0, 1))
     commas = _char_flags(text, _COMMAS)
     dun = _char_flags(text, _DUN)
     digits = _char_flags(text, _DIGITS)
     shapes = typed_spans(question.answer_type, text, a, b, ti, tj, joined.bounds, joined.tags)
-    left_at, right_at = _anchor_arrays(text, terms)
-    unit_at = _ends_with_unit(text, question.unit)
+    left_at, right_at = anchor_arrays(text, terms)
+    unit_at = unit_ends(text, question.unit)
 
     # The nearest question-matched character on each side, within the span's sentence.
     left_hits = np.concatenate([[-n - FAR], np.flatnonzero(joined.left_match), [2 * n + FAR]])
@@ -294,7 +196,7 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
 
     opening, closing = _OPENERS.flags(text), _CLOSERS.flags(text)
     openers, closers = np.concatenate([[False], opening]), np.append(closing, False)
-    quote_marks = _prefix(opening | closing)
+    quote_marks = prefix_sums(opening | closing)
     quoted = openers[a] & closers[b] & ((quote_marks[b] - quote_marks[a]) == 0)  # exactly one quotation's content
     starts_clause = (a == 0) | punct[np.maximum(a - 1, 0)]
     ends_clause = punct[b]
@@ -351,22 +253,7 @@ def candidates(question: Question, terms: QuestionTerms, sentences: list[Sentenc
     features = np.empty((len(a), len(FEATURES)), np.float32)
     for index, column in enumerate(columns):
         features[:, index] = column
-    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted, _after_goal(text)[a], left_after[b])
-
-
-def _after_goal(text: str) -> np.ndarray:
-    """For each position of the joined sentences: does a goal word (力争, 预计 …) come before it in
-    its sentence? A goal governs the clauses after it (力争签约项目300个，其中亿元以上项目200个)."""
-    starts = np.zeros(len(text), np.float32)
-    for word in GOAL_WORDS:
-        position = text.find(word)
-        while position >= 0:
-            starts[position] = 1.0
-            position = text.find(word, position + 1)
-    positions = np.arange(len(text) + 1)
-    sentence_start = np.maximum.accumulate(np.where(np.concatenate([[True], _SEPARATOR.flags(text)]), positions, 0))
-    goals = _prefix(starts)
-    return (goals - goals[sentence_start]) > 0
+    return Candidates(sid, a - first, b - first, features, shapes["typed"], quoted, after_goal(text)[a], left_after[b])
 
 
 def span_text(sentences: list[Sentence], spans: Candidates, index: int) -> str:
