@@ -182,8 +182,7 @@ class AnswerSelector:
         tokens, weights = terms.tokens, terms.weights
         # The most specific label of the passage: its section heading, else the article title.
         context = f"{chunk.heading or self.title(chunk.article_id)} {chunk.text}".lower()
-        section = f"{chunk.heading} {chunk.text}".lower()
-        whole = f"{self.title(chunk.article_id)} {section}"
+        whole = f"{self.title(chunk.article_id)} {chunk.heading} {chunk.text}".lower()
         in_passage = np.array([t in context for t in tokens], bool)
         in_sentence = np.array([t in sentence.folded for t in tokens], bool)
         total = weights.sum() or 1.0
