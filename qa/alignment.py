@@ -65,7 +65,7 @@ def unit_ends(text: str, unit: str) -> np.ndarray:
 
 
 FUZZY = 6  # question characters compared on each side
-CLAUSE_STOPS = CharClass("，,；;。：:!！?？\n")  # and the separator of joined sentences
+CLAUSE_STOPS = CharClass("，,；;。：:!！?？" + SEPARATOR)  # and the end of each joined sentence
 
 
 def fuzzy_arrays(text: str, terms: QuestionTerms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qa.alignment import SEPARATOR
 from qa.text import CJK_CLASS, DIGIT_CLASS, PUNCT_CLASS, CharClass
 
 DIGITS = frozenset("0123456789零〇一二两三四五六七八九十百千万亿半")
@@ -47,11 +48,11 @@ _QUANTITY = CharClass(QUANTITY_CHARS)
 _DATE_WORD = CharClass(DATE_WORDS)
 _TIME = CharClass(TIME_CHARS)
 _SURNAME = CharClass(SURNAMES)
-_NAME_FOLLOWER = CharClass(NAME_FOLLOWERS + "\n")  # or the end of the sentence
+_NAME_FOLLOWER = CharClass(NAME_FOLLOWERS + SEPARATOR)  # or the end of the sentence (qa.spans joins them)
 _OPENING, _CLOSING = CharClass("“《「『（("), CharClass("”》」』）)")
 _DUN, _LEFT_QUOTE, _RIGHT_QUOTE = CharClass("、"), CharClass("“"), CharClass("”")
 _LIST_BREAK = CharClass("，,。；;：:！？!?等")
-_LIST_END = CharClass(LIST_ENDS + "\n")  # or the end of the sentence
+_LIST_END = CharClass(LIST_ENDS + SEPARATOR)  # or the end of the sentence
 
 
 def _prefix(flags) -> np.ndarray:
