@@ -131,6 +131,26 @@ def load_article(path: Path, root: Path, metadata: dict | None = None) -> Articl
     )
 
 
+def article_paths(root: Path) -> list[Path]:
+    """The .txt/.md files under root (recursively), sorted."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def file_stamps(root: str | Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time (ns) of every file a corpus is loaded from, by relative path.
+
+    Equal stamps tell an unchanged corpus without reading a byte; different ones may
+    still hold the same text (a file touched or copied), which only the fingerprint tells.
+    """
+    root = Path(root)
+    paths = article_paths(root) + [path for path in [root / METADATA_FILE] if path.is_file()]
+    stamps = {}
+    for path in paths:
+        stat = path.stat()
+        stamps[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return stamps
+
+
 def load_corpus(root: str | Path) -> Corpus:
     """Load every .txt/.md article under root (recursively), reporting files that fail."""
     root = Path(root)
@@ -139,7 +159,7 @@ def load_corpus(root: str | Path) -> Corpus:
     metadata_path = root / METADATA_FILE
     metadata = json.loads(metadata_path.read_text("utf-8")) if metadata_path.exists() else {}
     articles, problems, ids = [], [], set()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
+    for path in article_paths(root):
         relative = path.relative_to(root).as_posix()
         try:
             article = load_article(path, root, metadata)

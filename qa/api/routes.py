@@ -41,11 +41,12 @@ def chat(
 
 @router.get("/health", response_model=Health, summary="Index status")
 def health(engine: Engine = Depends(get_engine)) -> Health:
-    """Whether the index is loaded, its size and encoder."""
+    """Whether the index is loaded, its size and encoder, and whether the corpus has changed since it was built."""
     manifest = engine.index.manifest
     return Health(
         status="ok", index_loaded=True, articles=manifest.articles, chunks=manifest.chunks,
         encoder=manifest.encoder, dim=manifest.dim, dense_index=manifest.dense_index, built_at=manifest.built_at,
+        stale=engine.stale_warning is not None, warnings=[engine.stale_warning] if engine.stale_warning else [],
     )
 
 

@@ -43,7 +43,10 @@ class ChatResponse(Answer):
 
 
 class Health(BaseModel):
-    """Whether the index is loaded, and what it holds."""
+    """Whether the index is loaded, and what it holds.
+
+    status stays "ok" for a stale index: it still answers, from the articles it was built from.
+    """
 
     status: str
     index_loaded: bool
@@ -53,6 +56,8 @@ class Health(BaseModel):
     dim: int
     dense_index: str
     built_at: str
+    stale: bool = Field(False, description="The articles in the corpus folder have changed since the index was built")
+    warnings: list[str] = Field([], description="What to do about it, e.g. rebuild with `qa index`")
 
 
 class DocumentInfo(BaseModel):
