@@ -31,9 +31,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load_engine(settings: Settings):
+    """The engine over the index of settings.corpus_dir; a stale index is reported on stderr (by logging)."""
     from qa.engine import Engine
 
-    return Engine.load(settings.index_dir, settings, build_if_missing=True)
+    return Engine.load(settings.index_dir, settings, build_if_missing=True, check_corpus=True)
 
 
 def render_answer(answer: Answer, console: Console = out) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 SUFFIXES = (".txt", ".md", ".markdown")
 METADATA_FILE = "metadata.json"
@@ -48,12 +48,33 @@ class Corpus(BaseModel):
     articles: list[Article]
     problems: list[CorpusProblem] = []
 
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> "Corpus":
+        # The id keys the chunk store and an evaluation's gold paragraph: a repeated one would
+        # otherwise fail deep inside an index build (sqlite3.IntegrityError) or mix two articles up.
+        seen: set[str] = set()
+        for article in self.articles:
+            if article.id in seen:
+                raise ValueError(f"two articles have the id {article.id!r}; article ids must be unique")
+            seen.add(article.id)
+        return self
+
     def fingerprint(self) -> str:
         """One hash over every article's id and text: equal fingerprints mean equal corpora."""
         digest = hashlib.sha256()
         for article in sorted(self.articles, key=lambda a: a.id):
             digest.update(f"{article.id}\0{article.sha256}\0".encode())
         return digest.hexdigest()
+
+
+def unique_id(candidate: str, taken: set[str]) -> str:
+    """candidate, or candidate-2, candidate-3, ... when it is taken; the id returned is added to taken."""
+    article_id, number = candidate, 1
+    while article_id in taken:
+        number += 1
+        article_id = f"{candidate}-{number}"
+    taken.add(article_id)
+    return article_id
 
 
 def decode(data: bytes) -> str:
@@ -92,7 +113,7 @@ def first_line(text: str) -> str:
 
 
 def load_article(path: Path, root: Path, metadata: dict | None = None) -> Article:
-    """Read one article file; raises UnicodeDecodeError when it cannot be decoded."""
+    """Read one article file, its id the path without suffix; raises UnicodeDecodeError when it cannot be decoded."""
     text = decode(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
     relative = path.relative_to(root).as_posix()
     markdown = path.suffix.lower() != ".txt"
@@ -110,6 +131,26 @@ def load_article(path: Path, root: Path, metadata: dict | None = None) -> Articl
     )
 
 
+def article_paths(root: Path) -> list[Path]:
+    """The .txt/.md files under root (recursively), sorted."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def file_stamps(root: str | Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time (ns) of every file a corpus is loaded from, by relative path.
+
+    Equal stamps tell an unchanged corpus without reading a byte; different ones may
+    still hold the same text (a file touched or copied), which only the fingerprint tells.
+    """
+    root = Path(root)
+    paths = article_paths(root) + [path for path in [root / METADATA_FILE] if path.is_file()]
+    stamps = {}
+    for path in paths:
+        stat = path.stat()
+        stamps[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return stamps
+
+
 def load_corpus(root: str | Path) -> Corpus:
     """Load every .txt/.md article under root (recursively), reporting files that fail."""
     root = Path(root)
@@ -117,11 +158,13 @@ def load_corpus(root: str | Path) -> Corpus:
         raise FileNotFoundError(f"corpus folder not found: {root}")
     metadata_path = root / METADATA_FILE
     metadata = json.loads(metadata_path.read_text("utf-8")) if metadata_path.exists() else {}
-    articles, problems = [], []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
+    articles, problems, ids = [], [], set()
+    for path in article_paths(root):
         relative = path.relative_to(root).as_posix()
         try:
-            articles.append(load_article(path, root, metadata))
+            article = load_article(path, root, metadata)
+            # a.txt and a.md would both be "a"
+            articles.append(article.model_copy(update={"id": unique_id(article.id, ids)}))
         except UnicodeDecodeError:
             problems.append(
                 CorpusProblem(path=relative, message="not valid UTF-8 or GB18030 text; skipped (re-save it as UTF-8)")

@@ -44,6 +44,8 @@ class Engine:
         threadpool_limits(limits=1, user_api="blas")
         self.index = index
         self.settings = settings
+        # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
+        self.stale_warning: str | None = None
         self.retriever = HybridRetriever(index, settings)
         # Optional heavier stages, off unless a model is configured.
         self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
@@ -63,10 +65,14 @@ class Engine:
         settings: Settings | None = None,
         build_if_missing: bool = False,
         model: dict | None = None,
+        check_corpus: bool = False,
     ) -> "Engine":
         """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked.
 
         model replaces the shipped answer model (see qa.ranker), for training and experiments.
+        check_corpus compares the index with the articles in settings.corpus_dir, which it is
+        meant to answer from; when they have changed, a warning is logged and kept in
+        stale_warning, and the index is served as it is.
         """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
@@ -78,7 +84,12 @@ class Engine:
             log.warning("no index in %s; building it from %s", index_dir, settings.corpus_dir)
             build_index(settings.corpus_dir, index_dir, settings)
             index = HybridIndex.load(index_dir, settings.embed_model)
-        return cls(index, settings, model)
+        engine = cls(index, settings, model)
+        if check_corpus:
+            engine.stale_warning = index.stale_warning(settings.corpus_dir)
+            if engine.stale_warning:
+                log.warning("warning: %s", engine.stale_warning)
+        return engine
 
     def check_question(self, question: str) -> str:
         """The question stripped, or a clear error for an empty or over-long one."""

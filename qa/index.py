@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qa.chunking import chunk_article
-from qa.corpus import Corpus, load_corpus
+from qa.corpus import Corpus, file_stamps, load_corpus
 from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
 from qa.manifest import IndexMismatchError, Manifest, record_files
@@ -56,8 +56,11 @@ def build_index(
 ) -> Manifest:
     """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there."""
     started = time.perf_counter()
-    corpus_dir = "" if isinstance(corpus, Corpus) else str(corpus)
-    if not isinstance(corpus, Corpus):
+    if isinstance(corpus, Corpus):
+        corpus_dir, corpus_files = "", {}
+    else:
+        # Stamped before reading: a file changed during the build then shows as changed when loading.
+        corpus_dir, corpus_files = str(corpus), file_stamps(corpus)
         corpus = load_corpus(corpus)
     for problem in corpus.problems:
         log.warning("skipped %s: %s", problem.path, problem.message)
@@ -95,6 +98,7 @@ def build_index(
             chunk_min_chars=settings.chunk_min_chars,
             corpus_dir=corpus_dir,
             corpus_fingerprint=corpus.fingerprint(),
+            corpus_files=corpus_files,
             articles=len(corpus.articles),
             chunks=len(chunks),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -156,3 +160,19 @@ class HybridIndex:
         if dense.dim != manifest.dim:
             raise IndexMismatchError(f"{folder / DENSE_FILE} holds {dense.dim}-d vectors, manifest says {manifest.dim}")
         return cls(folder, manifest, dense, sparse, ChunkStore(folder / STORE_FILE), encoder)
+
+    def stale_warning(self, corpus_dir: str | Path) -> str | None:
+        """A warning for people when the articles in corpus_dir are not those this index was built from, else None.
+
+        The index is still served as it is: rebuilding is left to `qa index`, nothing is deleted.
+        """
+        corpus_dir = Path(corpus_dir)
+        if not corpus_dir.is_dir():
+            return None  # an index served without its corpus: nothing to compare with
+        if not self.manifest.corpus_changed(corpus_dir):
+            return None
+        return (
+            f"the index {self.folder}/ was built from other articles than those now in {corpus_dir}/ "
+            f"(articles added, changed or removed since {self.manifest.built_at}); answers come from the old "
+            f"articles until you rebuild it: run `qa index {corpus_dir} --out {self.folder}`"
+        )

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from qa import __version__
-from qa.corpus import CorpusProblem
+from qa.corpus import CorpusProblem, file_stamps, load_corpus
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -51,6 +51,8 @@ class Manifest(BaseModel):
     chunk_min_chars: int
     corpus_dir: str
     corpus_fingerprint: str
+    # file_stamps of the corpus folder at build time (empty for an index of a Corpus object or an older manifest)
+    corpus_files: dict[str, tuple[int, int]] = {}
     articles: int
     chunks: int
     built_at: str
@@ -90,6 +92,17 @@ class Manifest(BaseModel):
             raise IndexMismatchError(
                 f"encoder {name!r} gives {dim}-dimensional vectors but the index holds {self.dim}; rebuild with `qa index`"
             )
+
+    def corpus_changed(self, corpus_dir: Path) -> bool:
+        """Whether the articles in corpus_dir differ from those the index was built from.
+
+        Names, sizes and modification times are compared first, so an unchanged corpus costs
+        a directory listing; only when they differ (or were not recorded) are the articles
+        read and fingerprinted, so a file touched or copied but not changed is not reported.
+        """
+        if self.corpus_files and file_stamps(corpus_dir) == self.corpus_files:
+            return False
+        return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
 
     def check_files(self, folder: Path, hashes: bool = True) -> None:
         """Refuse missing, truncated or altered index files."""

@@ -59,7 +59,10 @@ class ChunkStore:
 
     @staticmethod
     def write(path: str | Path, articles: list[Article], chunks: list[Chunk], tags: list[list[tuple[int, str]]]) -> None:
-        """Create a new store file holding the articles and their chunks."""
+        """Create a new store file holding the articles and their chunks.
+
+        Article ids must be unique (a Corpus guarantees it); titles need not be.
+        """
         counts: dict[str, int] = {}
         for chunk in chunks:
             counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1

@@ -54,6 +54,29 @@ def test_bad_questions_are_rejected_clearly(client, payload):
     assert response.json()["detail"]
 
 
+def test_a_shorter_question_limit_from_the_settings_is_enforced_and_documented(engine, settings):
+    """QA_MAX_QUESTION_CHARS=10: a question of 8 characters is answered, one of 12 is refused."""
+    with TestClient(create_app(settings.model_copy(update={"max_question_chars": 10}), engine)) as client:
+        assert client.post("/api/ask", json={"question": "徐州缓缴社保多少"}).status_code == 200
+        for path, field in (("/api/ask", "question"), ("/api/chat", "message")):
+            response = client.post(path, json={field: "徐州今年缓缴社保费用多少"})
+            assert response.status_code == 422
+            error = response.json()["detail"][0]
+            assert error["loc"] == ["body", field] and "at most 10 characters" in error["msg"]
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["AskRequest"]["properties"]["question"]["maxLength"] == 10
+    assert schemas["ChatRequest"]["properties"]["message"]["maxLength"] == 10
+
+
+def test_a_longer_question_limit_from_the_settings_is_honoured(seed_index, settings):
+    longer = settings.model_copy(update={"index_dir": seed_index, "max_question_chars": 1000})
+    with TestClient(create_app(longer)) as client:
+        assert client.post("/api/ask", json={"question": "问" * 600}).status_code == 200
+        assert client.post("/api/ask", json={"question": "问" * 1001}).status_code == 422
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["AskRequest"]
+    assert schema["properties"]["question"]["maxLength"] == 1000
+
+
 def test_an_unanswerable_question_abstains(client):
     body = client.post("/api/ask", json={"question": "徐州去年的GDP是多少？"}).json()
     assert body["abstained"] and body["answer"] == "" and body["source"] is None

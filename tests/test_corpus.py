@@ -1,6 +1,8 @@
 import json
 
-from qa.corpus import load_corpus
+import pytest
+
+from qa.corpus import Corpus, load_corpus
 
 
 def test_seed_corpus_loads_with_titles_and_sources(settings):
@@ -38,3 +40,17 @@ def test_fingerprint_changes_with_the_text(tmp_path):
     first = load_corpus(tmp_path).fingerprint()
     (tmp_path / "a.txt").write_text("乙。", encoding="utf-8")
     assert load_corpus(tmp_path).fingerprint() != first
+
+
+def test_files_differing_only_in_suffix_get_distinct_ids(tmp_path):
+    (tmp_path / "a.txt").write_text("甲。", encoding="utf-8")
+    (tmp_path / "a.md").write_text("乙。", encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    assert {a.id: a.text for a in corpus.articles} == {"a": "乙。", "a-2": "甲。"}
+
+
+def test_a_corpus_refuses_two_articles_with_one_id(tmp_path):
+    (tmp_path / "a.txt").write_text("甲。", encoding="utf-8")
+    article = load_corpus(tmp_path).articles[0]
+    with pytest.raises(ValueError, match="article ids must be unique"):
+        Corpus(articles=[article, article.model_copy(update={"text": "乙。"})])

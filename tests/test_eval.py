@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.evaluation.datasets import load_eval_set
+
 DATA = Path(__file__).resolve().parent / "data"
 METRICS = {"recall@1", "recall@5", "recall@10", "mrr", "em", "f1", "sentence_hit", "abstain_precision",
            "abstain_recall", "latency_ms_p50", "latency_ms_p95", "index_build_seconds"}
@@ -23,6 +25,22 @@ def squad_run(tmp_path_factory):
     report = tmp_path_factory.mktemp("report")
     result = qa_eval(str(DATA / "squad_small.json"), "--json", "--report", str(report))
     return json.loads(result.stdout), report
+
+
+def test_squad_paragraphs_get_unique_ids_even_when_documents_share_a_title_or_have_none():
+    """squad_untidy.json: two documents titled 长江 and an untitled one, no paragraph ids."""
+    eval_set = load_eval_set(DATA / "squad_untidy.json")
+    articles = eval_set.corpus.articles
+    assert len({a.id for a in articles}) == len(articles) == 4
+    assert {item.gold_article for item in eval_set.items} == {a.id for a in articles}
+    assert [a.title for a in articles[:3]] == ["长江"] * 3
+    assert articles[3].title.startswith("黄河全长约5464公里"), "an untitled document is titled by its first line"
+
+
+def test_eval_runs_on_squad_documents_sharing_a_title_or_without_one():
+    result = json.loads(qa_eval(str(DATA / "squad_untidy.json"), "--json").stdout)
+    assert result["n"] == 4
+    assert result["recall@5"] == 1.0 and result["recall@1"] >= 0.75
 
 
 def test_json_has_exactly_the_named_metrics(squad_run):

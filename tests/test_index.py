@@ -2,13 +2,17 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
+from qa.evaluation.datasets import load_eval_set
 from qa.index import HybridIndex, build_index
 from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
 from qa.store import ChunkStore
 from qa.tokenization import tokenize
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def test_build_writes_every_part_and_a_manifest(seed_index):
@@ -86,3 +90,12 @@ def test_a_sentence_transformers_model_builds_a_working_index(settings, minilm_f
     build_index(settings.corpus_dir, tmp_path / "index", custom, progress=False)
     index = HybridIndex.load(tmp_path / "index", str(minilm_folder))
     assert index.manifest.dim == 384 and index.dense.dim == 384
+
+
+def test_articles_sharing_a_title_are_all_stored(settings, tmp_path):
+    """squad_untidy.json has three paragraphs titled 长江 (two documents) and an untitled one."""
+    corpus = load_eval_set(DATA / "squad_untidy.json").corpus
+    build_index(corpus, tmp_path / "index", settings, progress=False)
+    articles = HybridIndex.load(tmp_path / "index").store.articles()
+    assert sorted(a.id for a in articles) == sorted(a.id for a in corpus.articles)
+    assert [a.title for a in articles].count("长江") == 3

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
-from qa.api.routes import router
+from qa.api.routes import api_router
 from qa.conversation import ConversationStore
 from qa.engine import Engine
 from qa.settings import Settings, get_settings
@@ -22,10 +22,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The application; the engine is loaded at start-up (built from the corpus if there is no index)
     unless one is given, as tests do."""
 
+    current = settings or get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        current = settings or get_settings()
-        app.state.engine = engine or Engine.load(current.index_dir, current, build_if_missing=True)
+        app.state.engine = engine or Engine.load(current.index_dir, current, build_if_missing=True, check_corpus=True)
         app.state.conversations = ConversationStore(current.max_conversations, current.conversation_ttl_seconds)
         yield
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Extractive question answering over a collection of Chinese articles.",
         lifespan=lifespan,
     )
-    app.include_router(router)
+    app.include_router(api_router(current.max_question_chars))
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)

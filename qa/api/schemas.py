@@ -6,8 +6,6 @@ from pydantic import BaseModel, Field, field_validator
 
 from qa.results import Answer
 
-MAX_QUESTION_CHARS = 500
-
 
 def _not_blank(value: str) -> str:
     if not value.strip():
@@ -15,24 +13,32 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
-class AskRequest(BaseModel):
-    """One question, answered on its own."""
+def request_models(max_question_chars: int) -> tuple[type[BaseModel], type[BaseModel]]:
+    """AskRequest and ChatRequest for one app, their text limited to max_question_chars (QA_MAX_QUESTION_CHARS).
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["徐州缓缴社保多少"])
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default 5)")
+    Made per app, not once at import, so that the limit both checked and shown in the
+    OpenAPI schema is the app's setting.
+    """
 
-    _strip = field_validator("question")(_not_blank)
+    class AskRequest(BaseModel):
+        """One question, answered on its own."""
 
+        question: str = Field(min_length=1, max_length=max_question_chars, examples=["徐州缓缴社保多少"])
+        top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default 5)")
 
-class ChatRequest(BaseModel):
-    """One chat message; follow-ups are completed from the conversation."""
+        _strip = field_validator("question")(_not_blank)
 
-    message: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["合同引资总额呢？"])
-    conversation_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="From an earlier reply; omit to start a conversation"
-    )
+    class ChatRequest(BaseModel):
+        """One chat message; follow-ups are completed from the conversation."""
 
-    _strip = field_validator("message")(_not_blank)
+        message: str = Field(min_length=1, max_length=max_question_chars, examples=["合同引资总额呢？"])
+        conversation_id: str | None = Field(
+            None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="From an earlier reply; omit to start a conversation"
+        )
+
+        _strip = field_validator("message")(_not_blank)
+
+    return AskRequest, ChatRequest
 
 
 class ChatResponse(Answer):
@@ -43,7 +49,10 @@ class ChatResponse(Answer):
 
 
 class Health(BaseModel):
-    """Whether the index is loaded, and what it holds."""
+    """Whether the index is loaded, and what it holds.
+
+    status stays "ok" for a stale index: it still answers, from the articles it was built from.
+    """
 
     status: str
     index_loaded: bool
@@ -53,6 +62,8 @@ class Health(BaseModel):
     dim: int
     dense_index: str
     built_at: str
+    stale: bool = Field(False, description="The articles in the corpus folder have changed since the index was built")
+    warnings: list[str] = Field([], description="What to do about it, e.g. rebuild with `qa index`")
 
 
 class DocumentInfo(BaseModel):

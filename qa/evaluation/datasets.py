@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from qa.corpus import Article, Corpus
+from qa.corpus import Article, Corpus, first_line, unique_id
 from qa.question import analyze
 
 
@@ -62,15 +62,23 @@ def load_jsonl(path: Path) -> EvalSet:
 
 
 def load_squad(path: Path) -> EvalSet:
-    """Read a SQuAD-format file into a corpus of its paragraphs and the questions on them."""
+    """Read a SQuAD-format file into a corpus of its paragraphs and the questions on them.
+
+    Documents may share a title, have none, or number their paragraphs alike, so a
+    paragraph's article id is its own id, else its document's id or title and its
+    number, made unique across the file (``-2``, ``-3``, ... added). An untitled
+    document is titled by its first line, as an article file without a title is.
+    """
     data = json.loads(path.read_text("utf-8"))
-    articles, items = [], []
-    for document in data["data"]:
-        for number, paragraph in enumerate(document["paragraphs"]):
-            paragraph_id = str(paragraph.get("id") or f"{document.get('title', 'doc')}-{number}")
+    articles, items, ids = [], [], set()
+    for document_number, document in enumerate(data["data"]):
+        paragraphs = document["paragraphs"]
+        document_key = document.get("id") or document.get("title") or f"doc{document_number}"
+        title = document.get("title") or first_line(paragraphs[0]["context"] if paragraphs else "") or document_key
+        for number, paragraph in enumerate(paragraphs):
+            paragraph_id = unique_id(str(paragraph.get("id") or f"{document_key}-{number}"), ids)
             articles.append(
-                Article(id=paragraph_id, title=document.get("title", paragraph_id), path=paragraph_id,
-                        text=paragraph["context"], source=path.name)
+                Article(id=paragraph_id, title=title, path=paragraph_id, text=paragraph["context"], source=path.name)
             )
             for qa in paragraph["qas"]:
                 answers = list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))

@@ -46,7 +46,7 @@ def evaluate(
     eval_set = load_eval_set(path)
     items = eval_set.items[:limit] if limit else eval_set.items
     if eval_set.corpus is None:
-        engine = Engine.load(index_dir, settings, build_if_missing=True)
+        engine = Engine.load(index_dir, settings, build_if_missing=True, check_corpus=True)
         return _score(engine, items, engine.index.manifest.build_seconds, settings, progress)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as folder:
         started = time.perf_counter()
