@@ -10,16 +10,14 @@ so any position in a chunk maps back to an article offset.
 
 from __future__ import annotations
 
-import bisect
 import re
 import statistics
 import unicodedata
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
-
 from qa.corpus import Article
 from qa.text import ends_sentence, sentence_spans
+from qa.types import Chunk
 
 MAX_CHARS = 300
 MIN_CHARS = 40
@@ -32,24 +30,6 @@ _LIST_ITEM = re.compile(r"^([-*+]|\d+[.)、])\s")
 _BYLINE = re.compile(r"^(本报记者|本报通讯员|特约记者|记者|通讯员|□|■|◎|文[／/]|作者[：:])\s*[^\s，。；：:,;][^，。；：:,;]{0,11}$")
 
 
-class Chunk(BaseModel):
-    """A retrievable piece of an article: one paragraph, part of one, or merged short ones."""
-
-    id: int = -1
-    article_id: str
-    paragraph: int
-    start: int
-    end: int
-    text: str
-    heading: str = ""
-    # (position in text, offset in the article) where each contiguous piece begins.
-    segments: list[tuple[int, int]]
-
-    def article_offset(self, position: int) -> int:
-        """Map a position in this chunk's text to an offset in the article's text."""
-        index = bisect.bisect_right([s[0] for s in self.segments], position) - 1
-        text_pos, article_pos = self.segments[max(index, 0)]
-        return article_pos + position - text_pos
 
 
 @dataclass

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from qa.manifest import IndexProblem
-from qa.results import Answer
 from qa.settings import Settings, get_settings
+from qa.types import Answer
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -92,7 +92,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation.report import compare, print_table, write_report
 
     settings = _settings(args)
-    result, predictions = evaluate(args.path, settings, settings.index_dir, args.limit, progress=not args.json)
+    result, predictions = evaluate(args.path, settings, settings.index_dir, args.limit, progress=not args.json,
+                                   split=args.split)
     baseline = json.loads(Path(args.baseline).read_text("utf-8")) if args.baseline else None
     if args.report:
         write_report(Path(args.report), result, predictions, f"qa eval {args.path}")
@@ -184,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", help="write report.md, results.json, predictions and plots here")
     evaluate.add_argument("--baseline", help="an earlier results.json to compare against")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--split", choices=["train", "dev", "test"],
+                          help="for SQuAD-format files: only the articles of this split (see qa/evaluation/splits.py)")
     evaluate.add_argument("--top-k", type=int, help="passages the answer is looked for in")
     evaluate.set_defaults(run=cmd_eval)
 

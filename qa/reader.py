@@ -2,7 +2,7 @@
 
 Set ``QA_READER_MODEL`` to any extractive question-answering model name or folder
 (``AutoModelForQuestionAnswering``; for Chinese, one fine-tuned on CMRC 2018). The
-reader reads the retrieved passages, and its best span replaces the selector's
+reader reads the retrieved passages, and its best span replaces the built-in reader's
 answer, with the reader's own probability as confidence; the evidence sentence and
 source are found around the span as usual. No weights ship with this project.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.retriever import Passage
+from qa.types import Passage
 
 MAX_LENGTH = 384
 MAX_ANSWER_TOKENS = 30

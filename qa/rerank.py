@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from qa.retriever import Passage
+from qa.types import Passage
 
 
 class CrossEncoderReranker:

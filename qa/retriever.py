@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from qa.fusion import FUSIONS
 from qa.index import HybridIndex
 from qa.settings import Settings
-from qa.store import StoredChunk
 from qa.tokenization import tokenize
-
-
-class Passage(BaseModel):
-    """A retrieved chunk with its fused score and the two scores behind it."""
-
-    chunk: StoredChunk
-    rank: int
-    score: float
-    bm25: float = 0.0
-    dense: float = 0.0
+from qa.types import Passage
 
 
 class HybridRetriever:

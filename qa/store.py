@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from qa.chunking import Chunk
 from qa.corpus import Article
+from qa.types import Chunk, StoredChunk
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -42,10 +42,6 @@ class ArticleInfo(BaseModel):
     chunk_count: int
 
 
-class StoredChunk(Chunk):
-    """A chunk as read back, with its part-of-speech tags for the answer selector."""
-
-    tags: list[tuple[int, str]] = []
 
 
 class ChunkStore:

@@ -9,7 +9,7 @@ from qa.api.deps import get_conversations, get_engine
 from qa.api.schemas import ChatResponse, DocumentInfo, ErrorResponse, Health, request_models
 from qa.conversation import ConversationStore, Turn, resolve
 from qa.engine import Engine
-from qa.results import Answer
+from qa.types import Answer
 
 
 def api_router(max_question_chars: int) -> APIRouter:

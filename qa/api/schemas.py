@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from qa.results import Answer
+from qa.types import Answer
 
 
 def _not_blank(value: str) -> str:

@@ -1,8 +1,51 @@
-"""What a question gets back: the answer, its evidence sentence, its source, and the passages used."""
+"""The shared data types: chunks, passages and answers, which every layer passes around.
+
+They live in one module that imports nothing else of the package, so lower layers (chunking, the
+answer reader) never import higher ones (the index, retrieval, the API) to name
+what they receive.
+"""
 
 from __future__ import annotations
 
+import bisect
+
 from pydantic import BaseModel, Field
+
+
+class Chunk(BaseModel):
+    """A retrievable piece of an article: one paragraph, part of one, or merged short ones."""
+
+    id: int = -1
+    article_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    heading: str = ""
+    # (position in text, offset in the article) where each contiguous piece begins.
+    segments: list[tuple[int, int]]
+
+    def article_offset(self, position: int) -> int:
+        """Map a position in this chunk's text to an offset in the article's text."""
+        index = bisect.bisect_right([s[0] for s in self.segments], position) - 1
+        text_pos, article_pos = self.segments[max(index, 0)]
+        return article_pos + position - text_pos
+
+
+class StoredChunk(Chunk):
+    """A chunk as read back, with its part-of-speech words (length, tag), which the answer reader reads."""
+
+    tags: list[tuple[int, str]] = []
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its fused score and the two scores behind it."""
+
+    chunk: StoredChunk
+    rank: int
+    score: float
+    bm25: float = 0.0
+    dense: float = 0.0
 
 
 class Source(BaseModel):
@@ -43,7 +86,6 @@ class Answer(BaseModel):
     source: Source | None = None
     confidence: float = Field(ge=0.0, le=1.0)
     abstained: bool
-    answer_type: str = ""
     passages: list[PassageInfo] = []
     timings_ms: dict[str, float] = {}
 
