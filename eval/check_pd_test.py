@@ -2,7 +2,7 @@
 
     python eval/check_pd_test.py [--shared ../shared]
 
-Checks eval/pd_test.jsonl, eval/pd_dialogues.jsonl and eval/pd_test_corpus.json, and prints counts
+Checks eval/pd_test.jsonl, eval/pd_dialogues.jsonl and eval/pd.corpus.json, and prints counts
 by kind. Exits 3 (with a message) when the shared corpus is absent, 1 on any problem, else 0.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
     args = parser.parse_args(argv)
-    spec = json.loads((HERE / "pd_test_corpus.json").read_text("utf-8"))
+    spec = json.loads((HERE / "pd.corpus.json").read_text("utf-8"))
     questions = read_jsonl(HERE / "pd_test.jsonl")
     dialogues = read_jsonl(HERE / "pd_dialogues.jsonl")
     source = args.shared / "corpora" / spec["source"]

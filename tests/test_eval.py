@@ -11,7 +11,7 @@ from qa.evaluation.datasets import load_eval_set
 
 DATA = Path(__file__).resolve().parent / "data"
 METRICS = {"recall@1", "recall@5", "recall@10", "mrr", "em", "f1", "sentence_hit", "abstain_precision",
-           "abstain_recall", "latency_ms_p50", "latency_ms_p95", "index_build_seconds"}
+           "abstain_recall", "answerable_abstained", "latency_ms_p50", "latency_ms_p95", "index_build_seconds"}
 
 
 def qa_eval(*args):
@@ -76,12 +76,17 @@ def test_report_folder_has_markdown_json_predictions_and_plots(squad_run):
     assert "| em |" in (report / "report.md").read_text("utf-8")
 
 
-def test_jsonl_counts_abstentions_over_unanswerable_questions(seed_index):
-    result = json.loads(qa_eval(str(DATA / "seeds_small.jsonl"), "--index", str(seed_index), "--json").stdout)
-    assert result["n"] == 4
-    assert result["abstain_recall"] == 1.0  # both unanswerable questions abstained
-    assert result["abstain_precision"] == 1.0  # and nothing answerable did
-    assert result["em"] == 1.0 and result["sentence_hit"] == 1.0
+def test_jsonl_counts_abstentions_over_unanswerable_questions(seed_index, tmp_path):
+    report = tmp_path / "report"
+    result = json.loads(qa_eval(str(DATA / "seeds_small.jsonl"), "--index", str(seed_index), "--json",
+                                "--report", str(report)).stdout)
+    predictions = [json.loads(line) for line in (report / "predictions.jsonl").read_text("utf-8").splitlines()]
+    unanswerable = [p for p in predictions if not p["gold"]]
+    answerable = [p for p in predictions if p["gold"]]
+    assert result["n"] == 4 and len(unanswerable) == 2
+    assert result["abstain_recall"] == sum(p["abstained"] for p in unanswerable) / 2
+    assert result["answerable_abstained"] == sum(p["abstained"] for p in answerable) / 2
+    assert result["em"] == sum(p["em"] for p in answerable) / 2  # an abstention scores 0
     assert result["by_kind"]["unanswerable"]["n"] == 1 and result["by_kind"]["manner"]["n"] == 1  # kind from 怎么样
 
 
@@ -89,3 +94,24 @@ def test_baseline_prints_changes(squad_run, tmp_path):
     _, report = squad_run
     table = qa_eval(str(DATA / "squad_small.json"), "--baseline", str(report / "results.json"), "--limit", "4")
     assert "baseline" in table.stdout and "change" in table.stdout
+
+
+def test_dialogue_follow_ups_are_completed_from_the_turn_before(seed_index, tmp_path):
+    dialogues = tmp_path / "talk.jsonl"
+    dialogues.write_text(json.dumps({"id": "t1", "turns": [
+        {"message": "株洲截至4月底签约了多少个项目？", "answers": ["73个"]},
+        {"message": "合同引资总额呢？", "answers": ["202.4亿元"]},
+    ]}, ensure_ascii=False) + "\n", "utf-8")
+    report = tmp_path / "report"
+    result = json.loads(qa_eval(str(dialogues), "--index", str(seed_index), "--json", "--report", str(report)).stdout)
+    assert result["n"] == 2 and result["dialogues"] == 1 and "dialogues_right" in result
+    second = [json.loads(line) for line in (report / "predictions.jsonl").read_text("utf-8").splitlines()][1]
+    assert second["kind"] == "follow-up" and second["dialogue"] == "t1"
+    assert second["asked"].startswith("株洲") and "合同引资总额" in second["asked"]
+
+
+def test_a_split_keeps_only_its_articles():
+    everything = load_eval_set(DATA / "squad_small.json")
+    parts = [load_eval_set(DATA / "squad_small.json", split) for split in ("train", "dev", "test")]
+    assert sum(len(p.items) for p in parts) == len(everything.items)
+    assert {a.id for p in parts for a in p.corpus.articles} == {a.id for a in everything.corpus.articles}

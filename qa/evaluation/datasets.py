@@ -1,9 +1,13 @@
 """Evaluation question sets: our JSONL format and SQuAD-format files such as CMRC 2018.
 
 JSONL: one ``{"question", "answers", "id"?, "kind"?}`` per line; empty ``answers``
-marks a question the corpus cannot answer; it runs against an existing index.
+marks a question the corpus cannot answer. A line ``{"id", "turns": [{"message",
+"answers"}, ...]}`` is a dialogue: its later turns are follow-ups of the earlier
+ones. A JSONL set runs against an existing index, or over the corpus its
+``NAME.corpus.json`` names (qa.evaluation.shared_corpus).
 SQuAD: every paragraph of the file becomes an article of a temporary corpus (the
-open-corpus setting); the gold paragraph is kept for the scorer only.
+open-corpus setting); the gold paragraph is kept for the scorer only. ``split``
+keeps one split by article (qa.evaluation.splits).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from qa.answer.question import analyze
 from qa.corpus import Article, Corpus, first_line, unique_id
-from qa.question import analyze
+from qa.evaluation.shared_corpus import load_spec_corpus, spec_for
+from qa.evaluation.splits import select
 
 
 class EvalItem(BaseModel):
@@ -25,6 +31,7 @@ class EvalItem(BaseModel):
     answers: list[str]
     kind: str
     gold_article: str | None = None
+    dialogue: str | None = None  # the dialogue a follow-up turn belongs to; turns come in order
 
     @property
     def answerable(self) -> bool:
@@ -39,37 +46,49 @@ class EvalSet(BaseModel):
     corpus: Corpus | None = None
 
 
-def load_jsonl(path: Path) -> EvalSet:
-    """Read a JSONL question file; a bad line is reported with its number."""
+def _item(row: dict, default_id: str, dialogue: str | None = None, turn: int = 1) -> EvalItem:
+    question = row["question"] if "question" in row else row["message"]
+    return EvalItem(
+        id=str(row.get("id", default_id)),
+        question=question,
+        answers=[str(a) for a in row.get("answers", [])],
+        kind="follow-up" if turn > 1 else row.get("kind") or analyze(question).kind,
+        dialogue=dialogue,
+    )
+
+
+def load_jsonl(path: Path, shared: Path | None = None) -> EvalSet:
+    """Read a JSONL question or dialogue file; a bad line is reported with its number."""
     items = []
     for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            question = row["question"]
-            items.append(
-                EvalItem(
-                    id=str(row.get("id", number)),
-                    question=question,
-                    answers=[str(a) for a in row.get("answers", [])],
-                    kind=row.get("kind") or analyze(question).kind,
-                )
-            )
+            if "turns" in row:
+                dialogue = str(row.get("id", number))
+                items += [_item(turn, f"{dialogue}.{n}", dialogue, n) for n, turn in enumerate(row["turns"], start=1)]
+            else:
+                items.append(_item(row, str(number)))
         except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as error:
             raise ValueError(f"{path}:{number}: not a question line ({error})") from error
-    return EvalSet(name=path.stem, items=items)
+    spec = spec_for(path)
+    corpus = load_spec_corpus(spec, shared or Path("../shared")) if spec else None
+    return EvalSet(name=path.stem, items=items, corpus=corpus)
 
 
-def load_squad(path: Path) -> EvalSet:
+def load_squad(path: Path, split: str | None = None) -> EvalSet:
     """Read a SQuAD-format file into a corpus of its paragraphs and the questions on them.
 
     Documents may share a title, have none, or number their paragraphs alike, so a
     paragraph's article id is its own id, else its document's id or title and its
     number, made unique across the file (``-2``, ``-3``, ... added). An untitled
     document is titled by its first line, as an article file without a title is.
+    split keeps the documents of one split (qa.evaluation.splits).
     """
     data = json.loads(path.read_text("utf-8"))
+    if split:
+        data = select(data, path.stem, split)
     articles, items, ids = [], [], set()
     for document_number, document in enumerate(data["data"]):
         paragraphs = document["paragraphs"]
@@ -86,16 +105,19 @@ def load_squad(path: Path) -> EvalSet:
                     EvalItem(id=str(qa["id"]), question=qa["question"], answers=answers,
                              kind=analyze(qa["question"]).kind, gold_article=paragraph_id)
                 )
-    return EvalSet(name=path.stem, items=items, corpus=Corpus(articles=articles))
+    name = f"{path.stem}-{split}" if split else path.stem
+    return EvalSet(name=name, items=items, corpus=Corpus(articles=articles))
 
 
-def load_eval_set(path: str | Path) -> EvalSet:
-    """Load a question set by its format: .jsonl, or SQuAD-format .json."""
+def load_eval_set(path: str | Path, split: str | None = None, shared: Path | None = None) -> EvalSet:
+    """Load a question set by its format: .jsonl, or SQuAD-format .json (optionally one split of it)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no question file at {path}")
     if path.suffix == ".jsonl":
-        return load_jsonl(path)
+        if split:
+            raise ValueError("--split applies to SQuAD-format files; JSONL sets are one split already")
+        return load_jsonl(path, shared)
     if path.suffix == ".json":
-        return load_squad(path)
+        return load_squad(path, split)
     raise ValueError(f"{path}: expected .jsonl (our format) or .json (SQuAD format)")

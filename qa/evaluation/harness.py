@@ -1,7 +1,7 @@
 """``evaluate``: load a question set, get an engine for it, run it and summarise.
 
-JSONL sets run against an existing index (built from the corpus when missing).
-SQuAD sets are indexed into a temporary folder with the current settings first;
+JSONL sets run against an existing index (built from the corpus when missing), or
+over the shared corpus they name. SQuAD sets and named corpora are indexed into a temporary folder with the current settings first;
 that build is timed and reported as ``index_build_seconds``.
 """
 
@@ -40,19 +40,21 @@ def run_settings(settings: Settings, index_manifest) -> dict:
 
 def evaluate(
     path: str | Path, settings: Settings, index_dir: str | Path | None = None, limit: int | None = None,
-    progress: bool = True,
+    progress: bool = True, split: str | None = None, model: dict | None = None,
 ) -> tuple[dict, list[Prediction]]:
-    """Evaluate the engine on a question file; returns the result object and every prediction."""
-    eval_set = load_eval_set(path)
+    """Evaluate the engine on a question file (one split of it, for SQuAD files); returns the result
+    object and every prediction. model replaces the shipped reader bundle (training uses this)."""
+    eval_set = load_eval_set(path, split, settings.shared_dir)
     items = eval_set.items[:limit] if limit else eval_set.items
     if eval_set.corpus is None:
-        engine = Engine.load(index_dir, settings, build_if_missing=True, check_corpus=True)
+        # Runs over the existing index.
+        engine = Engine.load(index_dir, settings, build_if_missing=True, check_corpus=True, model=model)
         return _score(engine, items, engine.index.manifest.build_seconds, settings, progress)
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as folder:
         started = time.perf_counter()
         build_index(eval_set.corpus, Path(folder) / "index", settings, progress=progress)
         build_seconds = time.perf_counter() - started
-        engine = Engine.load(Path(folder) / "index", settings)
+        engine = Engine.load(Path(folder) / "index", settings, model=model)
         return _score(engine, items, build_seconds, settings, progress)
 
 

@@ -8,7 +8,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from qa.evaluation.plots import plot_by_kind, plot_latency, plot_reliability, reliability_table
+from qa.evaluation.plots import (
+    plot_by_kind,
+    plot_latency,
+    plot_reliability,
+    reliability_table,
+)
 from qa.evaluation.runner import Prediction
 from qa.evaluation.summary import METRICS, QUALITY_METRICS
 

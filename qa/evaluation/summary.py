@@ -15,6 +15,7 @@ from qa.evaluation.runner import Prediction
 
 QUALITY_METRICS = (
     "recall@1", "recall@5", "recall@10", "mrr", "em", "f1", "sentence_hit", "abstain_precision", "abstain_recall",
+    "answerable_abstained",
 )
 SPEED_METRICS = ("latency_ms_p50", "latency_ms_p95", "index_build_seconds")
 METRICS = QUALITY_METRICS + SPEED_METRICS
@@ -46,6 +47,7 @@ def quality(predictions: list[Prediction]) -> dict[str, float]:
     metrics["sentence_hit"] = _mean(p.sentence_hit for p in answerable)
     metrics["abstain_precision"] = _ratio(sum(not p.gold for p in abstained), len(abstained))
     metrics["abstain_recall"] = _ratio(sum(p.abstained for p in unanswerable), len(unanswerable))
+    metrics["answerable_abstained"] = _mean(p.abstained for p in answerable)
     return {name: round(value, 4) for name, value in metrics.items()}
 
 
@@ -63,6 +65,13 @@ def summarize(predictions: list[Prediction], build_seconds: float, settings: dic
         for kind in kinds
         if (group := [p for p in predictions if p.kind == kind])
     }
+    dialogues = sorted({p.dialogue for p in predictions if p.dialogue})
+    if dialogues:
+        # A dialogue is right when every one of its turns is answered exactly.
+        result["dialogues_right"] = round(_mean(
+            all(p.em == 1.0 for p in predictions if p.dialogue == d) for d in dialogues
+        ), 4)
+        result["dialogues"] = len(dialogues)
     result["settings"] = settings
     return result
 
