@@ -21,8 +21,8 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from qa.question import QUOTED as _QUOTED
-from qa.question import analyze, subject_of, words
+from qa.answer.question import QUOTED as _QUOTED
+from qa.answer.question import analyze, subject_of, words
 
 _FOLLOW_UP_START = re.compile(r"^(那么|那|还有|另外|然后|再问一下|其中的?)")
 _FOLLOW_UP_END = re.compile(r"(呢|呀|吗|啊)?[？?。.!！\s]*$")

@@ -11,18 +11,19 @@ import logging
 import time
 from pathlib import Path
 
+import torch
 from threadpoolctl import threadpool_limits
 
+from qa.answer.predictor import Predictor
 from qa.index import HybridIndex, build_index
 from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
-from qa.results import Answer, PassageInfo
-from qa.retriever import HybridRetriever, Passage
-from qa.selector import AnswerSelector
+from qa.retriever import HybridRetriever
 from qa.settings import Settings, get_settings
 from qa.store import ArticleInfo
 from qa.text import sentence_spans
+from qa.types import Answer, Passage, PassageInfo
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Engine:
         # One BLAS thread per question: the matrices here are small, and on a machine with few cores
         # concurrent requests waiting on each other's BLAS threads were several times slower.
         threadpool_limits(limits=1, user_api="blas")
+        torch.set_num_threads(1)
         self.index = index
         self.settings = settings
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
@@ -51,11 +53,10 @@ class Engine:
         self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         self.reader = NeuralReader(settings.reader_model) if settings.reader_model else None
         self._titles = {a.id: a.title for a in index.store.articles()}
-        self.selector = AnswerSelector(
-            idf=index.sparse.idf,
+        self.predictor = Predictor(
             title=lambda article_id: self._titles.get(article_id, article_id),
-            abstain_threshold=settings.abstain_threshold,
             model=model,
+            abstain_threshold=settings.abstain_threshold,
         )
 
     @classmethod
@@ -69,7 +70,7 @@ class Engine:
     ) -> "Engine":
         """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked.
 
-        model replaces the shipped answer model (see qa.ranker), for training and experiments.
+        model replaces the shipped reader bundle (see qa.answer.model_file), for training and experiments.
         check_corpus compares the index with the articles in settings.corpus_dir, which it is
         meant to answer from; when they have changed, a warning is logged and kept in
         stale_warning, and the index is served as it is.
@@ -123,7 +124,7 @@ class Engine:
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Select the answer to a question from passages already retrieved."""
         started = time.perf_counter()
-        answer = self.selector.select(question, passages)
+        answer = self.predictor.predict(question, passages)
         if self.reader is not None:
             answer = self._read(question, passages, answer)
         answer.passages = [self._passage_info(p) for p in passages]
@@ -131,7 +132,7 @@ class Engine:
         return answer
 
     def _read(self, question: str, passages: list[Passage], selected: Answer) -> Answer:
-        """Replace the selector's answer with the neural reader's span, in its sentence."""
+        """Replace the learned reader's answer with the optional transformers reader's span, in its sentence."""
         span = self.reader.read(question, passages)
         if span is None:
             return selected
@@ -140,9 +141,7 @@ class Engine:
             (span.start, span.end),
         )
         sentence = (sentence[0], max(sentence[1], span.end))
-        return self.selector.answer_at(
-            question, selected.answer_type, span.passage, sentence, (span.start, span.end), span.probability
-        )
+        return self.predictor.answer_at(question, span.passage, sentence, (span.start, span.end), span.probability)
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles with titles and chunk counts."""

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
     corpus_dir: Path = Path("corpus")
+    # Data that may be read but never shipped (evaluation corpora, training sets).
+    shared_dir: Path = Path("../shared")
     index_dir: Path = Path("index")
 
     # Index build; recorded in the manifest, which loading checks.
@@ -40,9 +42,8 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
 
     # Answers.
-    # Chosen with eval/choose_threshold.py: the lowest at which every unanswerable question of
-    # eval/seeds.jsonl abstains (table in eval/RESULTS.md).
-    abstain_threshold: float = Field(0.024, ge=0.0, le=1.0)
+    # None: the threshold saved with the reader, chosen on the dev split (eval/train_reader.py).
+    abstain_threshold: float | None = Field(None, ge=0.0, le=1.0)
     reranker_model: str | None = None
     reader_model: str | None = None
 

@@ -12,19 +12,18 @@ def qa(*args, cwd=None):
 
 
 def test_ask_prints_answer_sentence_and_source(seed_index):
-    result = qa("ask", "徐州缓缴社保多少", "--index", str(seed_index))
+    result = qa("ask", "株洲市市长是谁？", "--index", str(seed_index))
     assert result.returncode == 0, result.stderr
-    assert "答案：超31亿元" in result.stdout
-    assert "缓缴和减免社保" in result.stdout
-    assert "来源：" in result.stdout and "第5段" in result.stdout
+    assert "答案：阳卫国" in result.stdout
+    assert "依据：" in result.stdout and "来源：" in result.stdout and "段" in result.stdout
 
 
 def test_ask_json_prints_the_result_object(seed_index):
-    result = qa("ask", "徐州缓缴社保多少", "--json", "--top-k", "3", "--index", str(seed_index))
+    result = qa("ask", "株洲市市长是谁？", "--json", "--top-k", "3", "--index", str(seed_index))
     body = json.loads(result.stdout)
-    assert body["answer"] == "超31亿元" and body["abstained"] is False
+    assert body["answer"] == "阳卫国" and body["abstained"] is False
     assert set(body) >= {"answer", "sentence", "source", "confidence", "abstained"}
-    assert body["source"]["paragraph"] == 5
+    assert len(body["passages"]) == 3 and body["source"]["paragraph"] >= 1
 
 
 @pytest.mark.parametrize("question", ["", "   "])

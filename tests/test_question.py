@@ -1,6 +1,6 @@
 import pytest
 
-from qa.question import analyze
+from qa.answer.question import analyze
 
 
 @pytest.mark.parametrize(
@@ -38,12 +38,6 @@ def test_a_question_word_used_as_any_is_not_the_question():
     assert (q.answer_type, q.unit) == ("quantity", "项")
     assert q.left.endswith("都能办的审批有")
     assert analyze("无论什么企业都能申请哪些补贴").answer_type == "list"
-
-
-def test_questions_about_what_happened_are_told_from_questions_about_targets():
-    assert analyze("株洲已经签约了多少个项目？").perfective
-    assert not analyze("株洲今年力争签约引进多少个项目？").perfective
-    assert not analyze("株洲签约多少个项目").perfective
 
 
 def test_the_surname_he_is_not_the_question_word():

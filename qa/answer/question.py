@@ -1,8 +1,10 @@
 """Question analysis: find the question word, the answer type it asks for, and the words around it.
 
 Chinese questions are mostly a statement with the answer replaced by a question
-word: 徐州缓缴社保[多少] ← 徐州……缓缴……社保……费用[超31亿元]. The words left and right of
-the question word are what the answer sits between in the evidence sentence.
+word: 徐州缓缴社保[多少] ← 徐州……缓缴……社保……费用[超31亿元]. The reader learns this from
+characters on its own; the analysis here serves what is not learned: completing a
+follow-up from the question before it (qa.conversation) and grouping evaluation
+figures by the kind of question.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ QUOTED = re.compile(r"“[^”]{1,20}”|《[^》]{1,30}》|「[^」]{1,20}」|\
 _TRAILING = "？?。.!！~～ \t\n吗呢呀啊"
 _INDEFINITE = ("随便", "无论", "不论", "不管", "任意", "任何")
 # Words that make a statement a goal or forecast rather than a fact (力争签约引进项目300个).
-GOAL_WORDS = ("力争", "计划", "预计", "目标", "拟")  # not 争取: 争取到 means obtained
-_DONE = re.compile(r"了|已经|已|累计")
 _ROLES = ("书记", "市长", "省长", "县长", "区长", "局长", "部长", "主任", "主席", "总理", "记者", "作者", "代表",
           "董事长", "总经理", "经理", "校长", "院长", "教授", "会长", "总裁", "委员", "人", "者")
 
@@ -69,7 +69,6 @@ class Question:
     left: str = ""
     right: str = ""
     unit: str = ""
-    perfective: bool = False  # asks what has happened (签约了多少), not what is planned
 
     @property
     def kind(self) -> str:
@@ -104,8 +103,7 @@ def analyze(question: str) -> Question:
         kind = "time"
     if kind == "entity" and re.match(r"^(名字|姓名)", right) and left.rstrip("叫是的名字为").endswith(_ROLES):
         kind = "person"  # 徐州市委书记叫什么名字 asks for a person; 这个平台叫什么名字 does not
-    perfective = bool(_DONE.search(left)) and not any(word in text for word in GOAL_WORDS)
-    return Question(text=text, answer_type=kind, wh=match.group(0), left=left, right=right, unit=unit, perfective=perfective)
+    return Question(text=text, answer_type=kind, wh=match.group(0), left=left, right=right, unit=unit)
 
 
 def words(text: str) -> list[tuple[str, str]]:
@@ -122,13 +120,6 @@ def _subject(question: str) -> tuple[str, ...]:
 def subject_of(question: str) -> list[str]:
     """The parts of a question that say what it is about (cached: questions repeat)."""
     return list(_subject(question))
-
-
-@lru_cache(maxsize=4096)
-def places_in(text: str) -> tuple[str, ...]:
-    """The place names (jieba's ns) a question or heading mentions, e.g. 株洲 in 株洲有多少所高校;
-    quoted names do not count (“徐州号” is a train)."""
-    return tuple(dict.fromkeys(word for word, flag in words(QUOTED.sub(" ", text)) if flag == "ns" and len(word) > 1))
 
 
 def _subject_parts(question: str) -> list[str]:

@@ -1,0 +1,451 @@
+"""Train the answer reader (qa.answer) on news reading comprehension and DRCD, and fit its confidence.
+
+    python eval/train_reader.py [--shared ../shared] [--epochs 12] [--out qa/data/reader.pt]
+
+1. Data: ``qa-data/news_mrc_train.json`` and ``qa-data/drcd_simplified.json``, split by
+   article (qa.evaluation.splits); the CMRC 2018 trial is never trained on, so all of
+   it is out-of-fold. Every context is cut into chunks with the engine's own chunker
+   and tagged as the index tags them. A question's training passages are the chunk
+   holding its answer (labelled with the span) and passages without it (labelled
+   "no answer here"): the other chunks of its context and the BM25 best chunks of
+   other articles of the same split, as retrieval would bring them.
+2. The network (qa.answer.network) is trained with a softmax over "no answer" and
+   every position for starts and ends; after each epoch it reads the dev questions'
+   passages and the epoch with the best dev F1 is kept.
+3. Confidence: the engine answers the dev questions over an open corpus of the dev
+   articles, and again with each question's gold article taken out (every answer then
+   wrong: a real negative). A logistic calibrator is fitted on these (right = F1 >= 0.5)
+   and the threshold that best separates answerable from unanswerable on dev is saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import pickle
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from qa.answer import model_file
+from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator, confidence_features
+from qa.answer.decoding import best_spans, log_probabilities
+from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
+from qa.answer.network import ReaderConfig, ReaderNetwork
+from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
+from qa.answer.vocabulary import CharVocabulary
+from qa.chunking import chunk_article
+from qa.corpus import Article
+from qa.engine import Engine
+from qa.evaluation.datasets import load_eval_set
+from qa.evaluation.metrics import exact_match, f1_score
+from qa.evaluation.splits import select
+from qa.index import build_index
+from qa.settings import Settings
+from qa.sparse import SparseIndex
+from qa.tokenization import pos_tags, tokenize
+
+TRAINING_SETS = {"news_mrc_train": "qa-data/news_mrc_train.json", "drcd_simplified": "qa-data/drcd_simplified.json"}
+HELD_OUT_SETS = {"cmrc2018_trial": "cmrc2018/cmrc2018_trial.json"}
+SAME_CONTEXT_NEGATIVES = 2
+RETRIEVED_NEGATIVES = 3
+RIGHT_F1 = 0.5
+TRAINING_WINDOW = 160
+
+
+@dataclass
+class Passage:
+    """A chunk as the reader sees it, with the answer's position in it (-1 when absent)."""
+
+    text: str
+    tags: list[tuple[int, str]]
+    start: int = -1
+    end: int = -1
+
+
+@dataclass
+class Example:
+    """A question with its gold answers and the passages it is trained or checked on."""
+
+    dataset: str
+    question: str
+    answers: list[str]
+    passages: list[Passage] = field(default_factory=list)
+
+
+def chunk_contexts(data: dict, dataset: str) -> tuple[list[Passage], list[tuple[str, list[int], dict]]]:
+    """Every context's chunks (tagged) and, per question, the chunk indexes of its own context."""
+    chunks, questions = [], []
+    for document in data["data"]:
+        for number, paragraph in enumerate(document["paragraphs"]):
+            article = Article(id=f"{dataset}-{document.get('title')}-{number}", title=document.get("title") or "",
+                              path="", text=paragraph["context"])
+            pieces = chunk_article(article, MAX_PASSAGE_CHARS - 100)
+            own = []
+            for piece in pieces:
+                own.append(len(chunks))
+                chunks.append((piece, Passage(piece.text, pos_tags(piece.text))))
+            for qa in paragraph["qas"]:
+                questions.append((qa, own, paragraph))
+    return chunks, questions
+
+
+def locate(chunk, text: str, answer: dict) -> tuple[int, int]:
+    """The answer's (start, end) in a chunk, or (-1, -1) when the chunk does not hold it whole."""
+    start = answer["answer_start"]
+    offsets = [chunk.article_offset(i) for i in range(len(chunk.text))]
+    if start not in offsets:
+        return -1, -1
+    begin = offsets.index(start)
+    end = begin + len(answer["text"])
+    return (begin, end) if chunk.text[begin:end] == answer["text"] else (-1, -1)
+
+
+def build_examples(data: dict, dataset: str, rng: random.Random) -> list[Example]:
+    """Training or checking examples of one split of one data set."""
+    chunks, questions = chunk_contexts(data, dataset)
+    sparse = SparseIndex.build([tokenize(c.text) for c, _ in chunks], np.arange(len(chunks)))
+    examples = []
+    for qa, own, _ in tqdm(questions, desc=f"examples {dataset}", unit="q", leave=False):
+        question = qa["question"].strip()
+        answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
+        example = Example(dataset, question, answers)
+        positive = None
+        for index in own:
+            start, end = locate(chunks[index][0], chunks[index][1].text, qa["answers"][0])
+            if start >= 0:
+                positive = index
+                base = chunks[index][1]
+                example.passages.append(Passage(base.text, base.tags, start, end))
+                break
+        if positive is None:
+            continue  # the answer straddles two chunks: no clean label
+        others = [i for i in own if i != positive]
+        rng.shuffle(others)
+        negatives = others[:SAME_CONTEXT_NEGATIVES]
+        ids, _ = sparse.search(tokenize(question), RETRIEVED_NEGATIVES + len(own) + 2)
+        negatives += [int(i) for i in ids if int(i) not in own][:RETRIEVED_NEGATIVES]
+        for index in negatives:
+            base = chunks[index][1]
+            example.passages.append(Passage(base.text, base.tags))
+        examples.append(example)
+    return examples
+
+
+def load_split(shared: Path, sets: dict[str, str], split: str, rng: random.Random) -> list[Example]:
+    examples = []
+    for dataset, relative in sets.items():
+        data = select(json.loads((shared / relative).read_text("utf-8")), dataset, split)
+        examples += build_examples(data, dataset, rng)
+    return examples
+
+
+def prepared(shared: Path, rng: random.Random) -> tuple[list[Example], dict[str, list[Example]]]:
+    """Training and dev examples, cached under .qa-cache/ (chunking and tagging take minutes)."""
+    key = hashlib.sha256(json.dumps([SAME_CONTEXT_NEGATIVES, RETRIEVED_NEGATIVES, MAX_PASSAGE_CHARS,
+                                     sorted(TRAINING_SETS.items()), sorted(HELD_OUT_SETS.items())]).encode())
+    cache = Path(".qa-cache") / f"reader-examples-{key.hexdigest()[:12]}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    train_examples = load_split(shared, TRAINING_SETS, "train", rng)
+    dev_examples = {name: load_split(shared, {name: path}, "dev", rng)
+                    for name, path in {**TRAINING_SETS, **HELD_OUT_SETS}.items()}
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_bytes(pickle.dumps((train_examples, dev_examples)))
+    return train_examples, dev_examples
+
+
+# Feature groups an ablation run can switch off (zeroed inputs, for training and dev reading alike).
+ABLATIONS = ("flags", "tags")
+
+
+def encode_example(example: Example, vocabulary: CharVocabulary, ablate: tuple[str, ...] = ()):
+    """The example's encoded question and passages, with ablated feature groups zeroed."""
+    asked = encode_question(example.question[:MAX_QUESTION_CHARS], vocabulary)
+    encoded = [encode_passage(p.text[:MAX_PASSAGE_CHARS], p.tags, asked, vocabulary) for p in example.passages]
+    for item in [asked, *encoded]:
+        if "tags" in ablate:
+            item.pos[:] = 0
+            item.boundary[:] = 0
+        if "flags" in ablate and hasattr(item, "flags"):
+            item.flags[:] = 0
+    return asked, encoded
+
+
+def encode(examples: list[Example], vocabulary: CharVocabulary, ablate: tuple[str, ...] = ()) -> list[tuple]:
+    """Per example: the encoded question and its passages as (encoded, first, last) with the answer's
+    first and last character (-1 when the passage does not hold it)."""
+    encoded_examples = []
+    for example in examples:
+        asked, encoded_passages = encode_example(example, vocabulary, ablate)
+        passages = []
+        for passage, encoded in zip(example.passages, encoded_passages):
+            inside = 0 <= passage.start and passage.end <= len(encoded.text)
+            passages.append((encoded, passage.start if inside else -1, passage.end - 1 if inside else -1))
+        encoded_examples.append((asked, passages))
+    return encoded_examples
+
+
+def crop(encoded: EncodedPassage, first: int, last: int, width: int, rng: random.Random):
+    """A window of at most width characters (holding the answer, if any): training on windows
+    halves the cost per epoch, and convolutions read full passages the same way."""
+    if len(encoded.text) <= width or last - first + 1 > width:
+        return encoded, first, last
+    low = max(0, last - width + 1) if first >= 0 else 0
+    high = min(first, len(encoded.text) - width) if first >= 0 else len(encoded.text) - width
+    offset = rng.randint(low, max(low, high))
+    window = slice(offset, offset + width)
+    piece = EncodedPassage(encoded.text[window], encoded.chars[window], encoded.pos[window],
+                           encoded.boundary[window], encoded.flags[window])
+    return piece, (first - offset if first >= 0 else -1), (last - offset if first >= 0 else -1)
+
+
+def epoch_rows(encoded_examples: list[tuple], rng: random.Random) -> list[tuple]:
+    """One epoch's training rows: every answer passage, and one passage without the answer per question."""
+    rows = []
+    for asked, passages in encoded_examples:
+        positives = [p for p in passages if p[1] >= 0]
+        negatives = [p for p in passages if p[1] < 0]
+        for encoded, first, last in positives + rng.sample(negatives, min(1, len(negatives))):
+            rows.append((asked, *crop(encoded, first, last, TRAINING_WINDOW, rng)))
+    return rows
+
+
+def loss_of(network: ReaderNetwork, rows) -> torch.Tensor:
+    start, end, no_answer = network(collate([(q, p) for q, p, _, _ in rows]))
+    start_lp, end_lp, _ = log_probabilities(start, end, no_answer)
+    null_start = torch.cat([no_answer.unsqueeze(1), start], 1).log_softmax(1)[:, 0]
+    null_end = torch.cat([no_answer.unsqueeze(1), end], 1).log_softmax(1)[:, 0]
+    starts = torch.tensor([s for _, _, s, _ in rows])
+    ends = torch.tensor([e for _, _, _, e in rows])
+    has = starts >= 0
+    index = torch.arange(len(rows))
+    picked_start = torch.where(has, start_lp[index, starts.clamp(min=0)], null_start)
+    picked_end = torch.where(has, end_lp[index, ends.clamp(min=0)], null_end)
+    return -(picked_start + picked_end).mean()
+
+
+def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: list[Example],
+                  ablate: tuple[str, ...] = ()) -> dict:
+    """EM and F1 of the best span over each example's passages (the reader alone, no retrieval)."""
+    network.eval()
+    em = f1 = 0.0
+    with torch.inference_mode():
+        for example in examples:
+            asked, encoded = encode_example(example, vocabulary, ablate)
+            spans = best_spans(*network(collate([(asked, e) for e in encoded])), [len(e.text) for e in encoded])
+            best = max(spans, key=lambda s: s.log_probability)
+            answer = encoded[best.passage].text[best.start : best.end]
+            em += exact_match(answer, example.answers)
+            f1 += f1_score(answer, example.answers)
+    network.train()
+    n = max(len(examples), 1)
+    return {"em": round(em / n, 4), "f1": round(f1 / n, 4), "questions": len(examples)}
+
+
+def corpus_texts(shared: Path) -> list[str]:
+    """People's Daily articles for character statistics, leaving out every article the
+    People's Daily test set uses or that reports the same stories (eval/pd.corpus.json)."""
+    spec = json.loads((Path(__file__).resolve().parent / "pd.corpus.json").read_text("utf-8"))
+    excluded = set(spec["excluded_from_training"])
+    source = shared / "corpora" / spec["source"]
+    if not source.is_file():
+        return []
+    texts = []
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            if row["id"] not in excluded:
+                texts.append("\n".join(row["paragraphs"]))
+    return texts
+
+
+def pretrained_chars(texts: list[str], vocabulary: CharVocabulary, dim: int, window: int = 2) -> np.ndarray:
+    """Character vectors from news text: a truncated SVD of the positive pointwise mutual
+    information of characters within `window` of each other (Levy and Goldberg's count-based
+    equivalent of word2vec), scaled like a fresh embedding. Rows 0 and 1 (padding, unknown) stay 0."""
+    from sklearn.utils.extmath import randomized_svd
+
+    size = len(vocabulary)
+    ids = vocabulary.ids("\n".join(texts))
+    counts = np.zeros(size * size, np.float64)
+    for shift in range(1, window + 1):
+        pairs = ids[:-shift] * size + ids[shift:]
+        counts += np.bincount(pairs, minlength=size * size)
+    counts = counts.reshape(size, size)
+    counts = counts + counts.T
+    counts[:2, :] = counts[:, :2] = 0
+    rows = counts.sum(1, keepdims=True)
+    contexts = counts.sum(0, keepdims=True) ** 0.75  # smoothed context distribution
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts * contexts.sum() / (rows * contexts))
+    ppmi = np.nan_to_num(np.maximum(pmi, 0.0), nan=0.0, posinf=0.0, neginf=0.0)
+    u, s, _ = randomized_svd(ppmi, dim, random_state=0)
+    vectors = u * np.sqrt(s)
+    vectors[:2] = 0.0
+    return (vectors / (vectors[2:].std() + 1e-9)).astype(np.float32)
+
+
+def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epochs: int, batch: int, lr: float, seed: int,
+          char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = ()):
+    torch.manual_seed(seed)
+    network = ReaderNetwork(config)
+    if char_vectors is not None:
+        with torch.no_grad():
+            network.char.weight.copy_(torch.from_numpy(char_vectors))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * math.ceil(2 * len(encoded_examples) / batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    rng = random.Random(seed)
+    best, best_state, history = -1.0, None, []
+    for epoch in range(1, epochs + 1):
+        network.train()
+        train_rows = epoch_rows(encoded_examples, rng)
+        order = list(range(len(train_rows)))
+        rng.shuffle(order)
+        # Similar lengths together: less padding per batch.
+        blocks = [order[i : i + batch * 50] for i in range(0, len(order), batch * 50)]
+        batches = []
+        for block in blocks:
+            block.sort(key=lambda i: len(train_rows[i][1].text))
+            batches += [block[i : i + batch] for i in range(0, len(block), batch)]
+        rng.shuffle(batches)
+        total, started = 0.0, time.time()
+        for indexes in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False):
+            loss = loss_of(network, [train_rows[i] for i in indexes])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
+            optimizer.step()
+            if schedule.last_epoch + 1 < steps:
+                schedule.step()
+            total += float(loss.detach()) * len(indexes)
+        scores = {name: read_examples(network, vocabulary, examples, ablate) for name, examples in dev_examples.items()}
+        mean_f1 = float(np.mean([s["f1"] for s in scores.values()]))
+        history.append({"epoch": epoch, "loss": round(total / len(train_rows), 4), "seconds": round(time.time() - started),
+                        "dev": scores})
+        print(json.dumps(history[-1], ensure_ascii=False), flush=True)
+        if mean_f1 > best:
+            best, best_state = mean_f1, {k: v.detach().clone() for k, v in network.state_dict().items()}
+    network.load_state_dict(best_state)
+    network.eval()
+    return network, history
+
+
+def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Confidence features, right-or-wrong labels and answerable flags for the dev questions:
+    each asked over the open corpus of its split, and again without its gold article."""
+    features, labels, answerable = [], [], []
+    for dataset, relative in TRAINING_SETS.items():
+        eval_set = load_eval_set(shared / relative, "dev")
+        with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as folder:
+            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
+            engine = Engine.load(Path(folder) / "index", settings, model=data)
+            for item in tqdm(eval_set.items, desc=f"calibrating {dataset}", unit="q", leave=False):
+                retrieved = engine.retrieve(item.question, settings.top_k + 10)
+                without_gold = [p for p in retrieved if p.chunk.article_id != item.gold_article][: settings.top_k]
+                for rank, passage in enumerate(without_gold, start=1):
+                    passage.rank = rank  # as if the gold article had never been in the corpus
+                for passages, has_gold in ((retrieved[: settings.top_k], True), (without_gold, False)):
+                    reading = engine.predictor.read(item.question, passages)
+                    if reading.chosen is None:
+                        continue
+                    best = reading.spans[reading.chosen]
+                    answer = passages[best.passage].chunk.text[best.start : best.end]
+                    features.append(confidence_features(reading.spans, reading.chosen, passages))
+                    labels.append(f1_score(answer, item.answers) >= RIGHT_F1)
+                    answerable.append(has_gold)
+    return np.array(features), np.array(labels), np.array(answerable)
+
+
+def fit_calibrator(features: np.ndarray, labels: np.ndarray, answerable: np.ndarray) -> dict:
+    """Logistic calibrator on the dev rows, and the threshold that best separates questions the
+    corpus answers from those it does not (mean of answered-rate and abstained-rate)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = features.mean(0), features.std(0) + 1e-6
+    model = LogisticRegression(C=1.0, max_iter=2000).fit((features - mean) / scale, labels)
+    params = {"features": list(CONFIDENCE_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+              "weights": model.coef_[0].tolist(), "bias": float(model.intercept_[0]), "threshold": 0.0}
+    confidence = np.array([Calibrator(params)(row) for row in features])
+    candidates = np.unique(np.round(confidence, 3))
+    balanced = [((confidence[answerable] >= c).mean() + (confidence[~answerable] < c).mean()) / 2 for c in candidates]
+    params["threshold"] = float(candidates[int(np.argmax(balanced))])
+    params["dev"] = {"rows": int(len(labels)), "right": int(labels.sum()), "balanced_accuracy": round(float(max(balanced)), 4)}
+    return params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--no-pretrained-chars", action="store_true",
+                        help="start character embeddings at random instead of from news-text statistics")
+    parser.add_argument("--ablate", nargs="*", default=[], choices=ABLATIONS,
+                        help="switch feature groups off to measure what they bring (the model is not saved)")
+    parser.add_argument("--limit", type=int, default=0, help="train on at most this many questions (a quick check)")
+    parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
+    parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    started = time.time()
+    settings = Settings(_env_file=None)
+    if args.calibrate_only:
+        data = model_file.load(args.calibrate_only)
+        data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
+        torch.set_num_threads(2)
+        model_file.save(data, args.out)
+        print(json.dumps(data["calibrator"]["dev"]), f"threshold {data['calibrator']['threshold']}", flush=True)
+        return
+    rng = random.Random(args.seed)
+    train_examples, dev_examples = prepared(args.shared, rng)
+    if args.limit:
+        train_examples = train_examples[: args.limit]
+    vocabulary = CharVocabulary.build(
+        [e.question for e in train_examples] + [p.text for e in train_examples for p in e.passages]
+    )
+    print(f"{len(train_examples)} training questions, vocabulary {len(vocabulary)}, "
+          f"prepared in {time.time() - started:.0f} s", flush=True)
+    config = ReaderConfig(vocabulary_size=len(vocabulary), hidden=args.hidden)
+    char_vectors = None
+    if not args.no_pretrained_chars:
+        texts = corpus_texts(args.shared)
+        texts += [p.text for e in train_examples for p in e.passages]
+        char_vectors = pretrained_chars(texts, vocabulary, config.char_dim)
+        print(f"character vectors from {len(texts)} texts after {time.time() - started:.0f} s", flush=True)
+    ablate = tuple(args.ablate)
+    network, history = train(encode(train_examples, vocabulary, ablate), dev_examples, vocabulary, config, args.epochs,
+                             args.batch, args.lr, args.seed, char_vectors, ablate)
+    if ablate:
+        print(f"ablation {ablate}: not saved", flush=True)
+        return
+    training = {
+        "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()},
+        "held_out": list(HELD_OUT_SETS),
+        "questions": len(train_examples),
+        "history": history,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started),
+    }
+    data = model_file.bundle(network, vocabulary, Calibrator.identity(), training)
+    data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
+    torch.set_num_threads(2)
+    model_file.save(data, args.out)
+    print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""Answers: the learned extractive reader that cuts the answer span out of retrieved passages.
+
+Layers, lowest first: ``vocabulary`` (characters and tags as named data),
+``encoding`` (question and passages to named per-character features),
+``network`` (the reader network), ``decoding`` (best span per passage),
+``confidence`` (probability that the chosen span is right), and ``predictor``
+(``Predictor.predict``: the one call training, evaluation and serving share).
+The package depends only on shared types, text utilities and tokenization,
+never on the index or retrieval.
+"""

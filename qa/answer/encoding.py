@@ -1,0 +1,154 @@
+"""Questions and passages as named per-character features, the reader network's input.
+
+Every feature is computed here and nowhere else, for training, evaluation and
+serving alike. Passages bring their jieba part-of-speech words (``(length, tag)``
+pairs that tile the text, stored with each chunk at index time); questions are
+tagged when asked.
+
+Features of a passage character, by name (``PASSAGE_FEATURES``):
+``char`` its vocabulary id; ``pos`` its word's part of speech; ``boundary`` its place
+in that word; ``char_in_question`` the character occurs in the question;
+``word_in_question`` its whole word occurs among the question's words. The two
+flags are what lets a reader trained on other articles find the question's words
+in a passage it has never seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from qa.answer.vocabulary import BOUNDARIES, POS_IDS, CharVocabulary
+from qa.text import code_points, fold, is_punct
+from qa.tokenization import pos_tags
+
+PASSAGE_FEATURES = ("char", "pos", "boundary", "char_in_question", "word_in_question")
+QUESTION_FEATURES = ("char", "pos", "boundary")
+FLAGS = ("char_in_question", "word_in_question")
+FEATURE_VERSION = 1
+_B, _M, _E, _S = (BOUNDARIES.index(t) for t in "BMES")
+
+
+def tag_arrays(tags: list[tuple[int, str]], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-character part-of-speech ids and word-boundary ids from (length, tag) words."""
+    pos = np.zeros(length, np.int64)
+    boundary = np.zeros(length, np.int64)
+    position = 0
+    for size, tag in tags:
+        end = min(position + size, length)
+        if end <= position:
+            break
+        pos[position:end] = POS_IDS.get(tag, POS_IDS["x"])
+        if size == 1:
+            boundary[position] = _S
+        else:
+            boundary[position:end] = _M
+            boundary[position] = _B
+            boundary[end - 1] = _E
+        position = end
+    return pos, boundary
+
+
+def words_of(text: str, tags: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """(start, end, folded lower-case word) for every word of text, punctuation left out."""
+    words, position = [], 0
+    for size, _ in tags:
+        word = fold(text[position : position + size]).lower().strip()
+        if word and not all(is_punct(c) for c in word):
+            words.append((position, position + size, word))
+        position += size
+    return words
+
+
+@dataclass
+class EncodedQuestion:
+    """A question's features and the character and word sets passages are compared with."""
+
+    text: str
+    chars: np.ndarray
+    pos: np.ndarray
+    boundary: np.ndarray
+    code_points: np.ndarray  # the question's characters (folded, lower-cased, no punctuation), sorted
+    words: frozenset[str]
+
+
+@dataclass
+class EncodedPassage:
+    """A passage text's features, one entry per character."""
+
+    text: str
+    chars: np.ndarray
+    pos: np.ndarray
+    boundary: np.ndarray
+    flags: np.ndarray  # (characters, len(FLAGS)) float32
+
+
+def encode_question(question: str, vocabulary: CharVocabulary, tags: list[tuple[int, str]] | None = None) -> EncodedQuestion:
+    """The question's features; tags are computed with jieba unless given."""
+    tags = pos_tags(question) if tags is None else tags
+    pos, boundary = tag_arrays(tags, len(question))
+    folded = fold(question).lower()
+    return EncodedQuestion(
+        text=question,
+        chars=vocabulary.ids(question),
+        pos=pos,
+        boundary=boundary,
+        code_points=np.unique(code_points("".join(c for c in folded if not is_punct(c)))),
+        words=frozenset(word for _, _, word in words_of(question, tags)),
+    )
+
+
+def encode_passage(text: str, tags: list[tuple[int, str]], question: EncodedQuestion, vocabulary: CharVocabulary) -> EncodedPassage:
+    """A passage's features relative to the question."""
+    pos, boundary = tag_arrays(tags, len(text))
+    flags = np.zeros((len(text), len(FLAGS)), np.float32)
+    flags[:, 0] = np.isin(code_points(fold(text).lower()), question.code_points)
+    for start, end, word in words_of(text, tags):
+        if word in question.words:
+            flags[start:end, 1] = 1.0
+    return EncodedPassage(text=text, chars=vocabulary.ids(text), pos=pos, boundary=boundary, flags=flags)
+
+
+@dataclass
+class Batch:
+    """Padded tensors for a batch of (question, passage) pairs; masks are True on real characters."""
+
+    question_chars: torch.Tensor
+    question_pos: torch.Tensor
+    question_boundary: torch.Tensor
+    question_mask: torch.Tensor
+    passage_chars: torch.Tensor
+    passage_pos: torch.Tensor
+    passage_boundary: torch.Tensor
+    passage_flags: torch.Tensor
+    passage_mask: torch.Tensor
+
+
+def _pad(arrays: list[np.ndarray], width: int | None = None) -> torch.Tensor:
+    width = width or max(max(len(a) for a in arrays), 1)
+    shape = (len(arrays), width) + arrays[0].shape[1:]
+    out = np.zeros(shape, arrays[0].dtype)
+    for row, array in enumerate(arrays):
+        out[row, : len(array)] = array[:width]
+    return torch.from_numpy(out)
+
+
+def collate(pairs: list[tuple[EncodedQuestion, EncodedPassage]]) -> Batch:
+    """Pad a list of (question, passage) pairs into one batch."""
+    questions = [q for q, _ in pairs]
+    passages = [p for _, p in pairs]
+    q_chars = _pad([q.chars for q in questions])
+    p_chars = _pad([p.chars for p in passages])
+    return Batch(
+        question_chars=q_chars,
+        question_pos=_pad([q.pos for q in questions]),
+        question_boundary=_pad([q.boundary for q in questions]),
+        question_mask=q_chars != 0,
+        passage_chars=p_chars,
+        passage_pos=_pad([p.pos for p in passages]),
+        passage_boundary=_pad([p.boundary for p in passages]),
+        passage_flags=_pad([p.flags for p in passages]),
+        passage_mask=p_chars != 0,
+    )

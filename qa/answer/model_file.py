@@ -1,0 +1,77 @@
+"""The reader's model file: weights, sizes, vocabulary and calibrator in one versioned bundle.
+
+The bundle records the feature names and the vocabulary, tag and feature
+versions it was trained with; loading refuses a bundle made for other ones,
+so a model is never silently misread after the features change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from qa.answer.confidence import Calibrator
+from qa.answer.encoding import FEATURE_VERSION, PASSAGE_FEATURES, QUESTION_FEATURES
+from qa.answer.network import ReaderConfig, ReaderNetwork
+from qa.answer.vocabulary import POS_VERSION, VOCABULARY_VERSION, CharVocabulary
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "reader.pt"
+FORMAT = 1
+
+
+def versions() -> dict:
+    """What a bundle must match to be read by this code."""
+    return {
+        "format": FORMAT,
+        "vocabulary": VOCABULARY_VERSION,
+        "pos": POS_VERSION,
+        "features": FEATURE_VERSION,
+        "passage_features": list(PASSAGE_FEATURES),
+        "question_features": list(QUESTION_FEATURES),
+    }
+
+
+class ModelMismatchError(ValueError):
+    """The model file was made for other features or vocabularies than this code computes."""
+
+
+def bundle(network: ReaderNetwork, vocabulary: CharVocabulary, calibrator: dict, training: dict) -> dict:
+    """Everything a Predictor needs, ready for torch.save."""
+    return {
+        "versions": versions(),
+        "config": network.config.to_dict(),
+        "vocabulary": vocabulary.chars,
+        "state": {name: tensor.detach().clone() for name, tensor in network.state_dict().items()},
+        "calibrator": calibrator,
+        "training": training,
+    }
+
+
+def save(data: dict, path: str | Path = MODEL_FILE) -> None:
+    """Write a bundle atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save(data, temporary)
+    temporary.replace(path)
+
+
+def load(path: str | Path = MODEL_FILE) -> dict:
+    """Read a bundle and check it matches this code."""
+    data = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if data.get("versions") != versions():
+        raise ModelMismatchError(
+            f"{path} was trained for {data.get('versions')}, this code computes {versions()}; retrain the reader"
+        )
+    return data
+
+
+def network_of(data: dict) -> tuple[ReaderNetwork, CharVocabulary, Calibrator]:
+    """The network (in evaluation mode), vocabulary and calibrator of a bundle."""
+    config = dict(data["config"])
+    for key in ("encoder_dilations", "model_dilations"):
+        config[key] = tuple(config[key])
+    network = ReaderNetwork(ReaderConfig(**config))
+    network.load_state_dict(data["state"])
+    network.eval()
+    return network, CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])

@@ -1,0 +1,104 @@
+"""The answer decision: ``Predictor.predict(question, passages)`` → the answer span, or an abstention.
+
+One learned component decides: the reader network scores every span of every
+passage and "no answer here" for each; the most probable span wins; the
+calibrator turns what was seen into a confidence, and under the threshold chosen
+on dev the answer is withheld. There are no hand-set overrides. Training
+(eval/train_reader.py), evaluation and serving all call this code.
+Nothing is generated: the answer is always a substring of an article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from qa.answer.confidence import confidence_features
+from qa.answer.decoding import PassageSpan, best_spans
+from qa.answer.encoding import collate, encode_passage, encode_question
+from qa.answer.model_file import load, network_of
+from qa.text import sentence_spans
+from qa.types import Answer, Passage, Source
+
+# Bounds on the work one question can cause, whatever its length: characters of the question
+# and of each passage that the reader looks at.
+MAX_QUESTION_CHARS = 128
+MAX_PASSAGE_CHARS = 400
+
+
+@dataclass
+class Reading:
+    """What the reader made of a question and its passages: every passage's best span, and the chosen one."""
+
+    spans: list[PassageSpan]
+    chosen: int | None
+
+
+class Predictor:
+    """Reads passages and picks the answer span; one instance serves many threads."""
+
+    def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
+        self.network, self.vocabulary, self.calibrator = network_of(model or load())
+        self.title = title
+        self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
+
+    def read(self, question: str, passages: list[Passage]) -> Reading:
+        """Every passage's most probable span; chosen is the best of them (None without passages)."""
+        passages = [p for p in passages if p.chunk.text]
+        if not passages or not question:
+            return Reading([], None)
+        asked = encode_question(question[:MAX_QUESTION_CHARS], self.vocabulary)
+        encoded = [
+            encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
+        ]
+        with torch.inference_mode():
+            start, end, no_answer = self.network(collate([(asked, e) for e in encoded]))
+        spans = best_spans(start, end, no_answer, [len(e.text) for e in encoded])
+        chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
+        return Reading(spans, chosen)
+
+    def predict(self, question: str, passages: list[Passage]) -> Answer:
+        """The answer to the question from the passages, with its sentence, source and confidence."""
+        passages = [p for p in passages if p.chunk.text]
+        reading = self.read(question, passages)
+        if reading.chosen is None:
+            return Answer(question=question, answer="", sentence="", confidence=0.0, abstained=True)
+        best = reading.spans[reading.chosen]
+        confidence = self.calibrator(confidence_features(reading.spans, reading.chosen, passages))
+        passage = passages[best.passage]
+        text = passage.chunk.text
+        sentence = next(((s, e) for s, e in sentence_spans(text) if s <= best.start < e), (best.start, best.end))
+        return self.answer_at(question, passage, (sentence[0], max(sentence[1], best.end)), (best.start, best.end),
+                              confidence)
+
+    def answer_at(self, question: str, passage: Passage, sentence: tuple[int, int], span: tuple[int, int],
+                  confidence: float) -> Answer:
+        """The result for a span of a passage's chunk (positions in the chunk text), abstaining when
+        the confidence is under the threshold."""
+        chunk = passage.chunk
+        (s_start, s_end), (start, end) = sentence, span
+        if confidence < self.threshold:
+            return Answer(question=question, answer="", sentence="", confidence=round(confidence, 4), abstained=True)
+        source = Source(
+            article_id=chunk.article_id,
+            title=self.title(chunk.article_id),
+            heading=chunk.heading,
+            paragraph=chunk.paragraph,
+            chunk_id=chunk.id,
+            start=chunk.article_offset(start),
+            end=chunk.article_offset(end - 1) + 1,
+            sentence_start=chunk.article_offset(s_start),
+            sentence_end=chunk.article_offset(s_end - 1) + 1,
+        )
+        return Answer(
+            question=question,
+            answer=chunk.text[start:end],
+            sentence=chunk.text[s_start:s_end],
+            answer_in_sentence=(start - s_start, end - s_start),
+            source=source,
+            confidence=round(confidence, 4),
+            abstained=False,
+        )
+

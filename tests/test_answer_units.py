@@ -1,0 +1,114 @@
+"""The answer package's parts on small hand-made inputs: vocabulary, features, network, decoding, model file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from qa.answer import model_file
+from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
+from qa.answer.decoding import MAX_ANSWER_CHARS, best_spans
+from qa.answer.encoding import FLAGS, collate, encode_passage, encode_question, tag_arrays, words_of
+from qa.answer.network import NEG, ReaderConfig, ReaderNetwork
+from qa.answer.vocabulary import BOUNDARIES, PAD, POS_IDS, UNKNOWN, CharVocabulary
+
+VOCABULARY = CharVocabulary.build(["全市新增就业岗位3.2万个，同比增长5%。", "全市新增多少就业岗位"], min_count=1)
+
+
+def test_vocabulary_folds_width_and_case_and_marks_unknown_characters():
+    assert VOCABULARY.ids("３")[0] == VOCABULARY.ids("3")[0] != UNKNOWN
+    assert VOCABULARY.ids("龘")[0] == UNKNOWN
+    assert PAD not in VOCABULARY.ids("全市新增")
+    assert len(CharVocabulary.build(["甲甲乙"], min_count=2)) == 3  # pad, unknown, 甲
+
+
+def test_tag_arrays_mark_word_boundaries_and_parts_of_speech():
+    pos, boundary = tag_arrays([(2, "ns"), (1, "v"), (3, "n")], 6)
+    assert [BOUNDARIES[b] for b in boundary] == ["B", "E", "S", "B", "M", "E"]
+    assert pos[0] == pos[1] == POS_IDS["ns"] and pos[2] == POS_IDS["v"]
+    assert tag_arrays([(2, "unknown-tag")], 2)[0][0] == POS_IDS["x"]
+
+
+def test_words_leave_out_punctuation_and_fold_width():
+    assert words_of("ＡＢ，徐州", [(2, "eng"), (1, "x"), (2, "ns")]) == [(0, 2, "ab"), (3, 5, "徐州")]
+
+
+def test_passage_flags_mark_the_question_s_characters_and_words():
+    question = encode_question("全市新增多少就业岗位", VOCABULARY, tags=[(2, "n"), (2, "v"), (2, "m"), (2, "vn"), (2, "n")])
+    text = "全市新增就业岗位3.2万个"
+    passage = encode_passage(text, [(2, "n"), (2, "v"), (2, "vn"), (2, "n"), (3, "m"), (2, "m")], question, VOCABULARY)
+    char_flag, word_flag = passage.flags[:, FLAGS.index("char_in_question")], passage.flags[:, FLAGS.index("word_in_question")]
+    assert char_flag[:8].all() and not char_flag[8:].any()
+    assert word_flag[:8].all() and not word_flag[8:].any()
+
+
+def test_collate_pads_and_masks():
+    question = encode_question("多少", VOCABULARY, tags=[(2, "m")])
+    short = encode_passage("增长5%", [(2, "v"), (2, "m")], question, VOCABULARY)
+    long = encode_passage("全市新增就业岗位", [(2, "n"), (2, "v"), (4, "n")], question, VOCABULARY)
+    batch = collate([(question, short), (question, long)])
+    assert batch.passage_chars.shape == (2, 8)
+    assert batch.passage_mask.sum(1).tolist() == [4, 8]
+    assert batch.passage_flags.shape == (2, 8, len(FLAGS))
+
+
+def _network() -> ReaderNetwork:
+    torch.manual_seed(0)
+    return ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=16)).eval()
+
+
+def test_network_scores_ignore_padding():
+    network = _network()
+    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
+    short = encode_passage("增长5%", [(2, "v"), (2, "m")], question, VOCABULARY)
+    long = encode_passage("全市新增就业岗位3.2万个", [(2, "n"), (2, "v"), (4, "n"), (5, "m")], question, VOCABULARY)
+    with torch.inference_mode():
+        alone = network(collate([(question, short)]))
+        padded = network(collate([(question, short), (question, long)]))
+    assert torch.allclose(alone[0][0], padded[0][0, :4], atol=1e-5)
+    assert torch.allclose(alone[2][0], padded[2][0], atol=1e-5)
+    assert (padded[0][0, 4:] == NEG).all()
+
+
+def test_best_span_is_the_most_probable_pair_within_the_length_cap():
+    start = torch.full((2, 6), -5.0)
+    end = torch.full((2, 6), -5.0)
+    start[0, 1], end[0, 3] = 4.0, 4.0  # span 1..3 in the first passage
+    start[1, 4], end[1, 2] = 9.0, 9.0  # an end before its start: not a span
+    spans = best_spans(start, end, torch.tensor([0.0, 20.0]), [6, 6])
+    assert (spans[0].start, spans[0].end) == (1, 4)
+    assert spans[0].log_probability > spans[1].log_probability
+    assert spans[1].no_answer > spans[0].no_answer  # the second passage says "no answer here"
+    assert spans[1].end - spans[1].start <= MAX_ANSWER_CHARS
+
+
+def test_best_span_stays_inside_the_passage():
+    start, end = torch.zeros(1, 10), torch.zeros(1, 10)
+    end[0, 9] = 50.0
+    span = best_spans(start, end, torch.zeros(1), [4])[0]
+    assert span.end <= 4
+
+
+def test_calibrator_refuses_other_features_and_is_monotonic_in_its_signal():
+    params = Calibrator.identity()
+    calibrator = Calibrator(params)
+    low, high = np.zeros(len(CONFIDENCE_FEATURES)), np.zeros(len(CONFIDENCE_FEATURES))
+    high[CONFIDENCE_FEATURES.index("span_over_no_answer")] = 3.0
+    assert 0.0 < calibrator(low) < calibrator(high) < 1.0
+    with pytest.raises(ValueError):
+        Calibrator({**params, "features": ["something else"]})
+
+
+def test_model_file_round_trip_and_version_check(tmp_path):
+    network = _network()
+    data = model_file.bundle(network, VOCABULARY, Calibrator.identity(), {"note": "test"})
+    model_file.save(data, tmp_path / "reader.pt")
+    loaded, vocabulary, _ = model_file.network_of(model_file.load(tmp_path / "reader.pt"))
+    assert vocabulary.chars == VOCABULARY.chars
+    for name, tensor in network.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name])
+    data["versions"] = {**data["versions"], "features": -1}
+    model_file.save(data, tmp_path / "old.pt")
+    with pytest.raises(model_file.ModelMismatchError):
+        model_file.load(tmp_path / "old.pt")

@@ -1,0 +1,64 @@
+"""The shipped answer decision (qa.answer.Predictor) on hand-made passages: spans, sources, confidence, bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer.predictor import MAX_PASSAGE_CHARS, Predictor
+from qa.tokenization import pos_tags
+from qa.types import Passage, StoredChunk
+
+# Invented passages: nothing here comes from the seed articles or the evaluation sets.
+JOBS = "去年全市新增城镇就业岗位3.2万个，城镇登记失业率控制在3.5%以内。今年计划再新增岗位2万个。"
+WEATHER = "本周末气温回升，最高气温将达到二十八摄氏度，市民出行请注意防晒。"
+
+
+def passage(text: str, rank: int = 1, article: str = "a1", offset: int = 0) -> Passage:
+    chunk = StoredChunk(id=rank, article_id=article, paragraph=1, start=offset, end=offset + len(text), text=text,
+                        segments=[(0, offset)], tags=pos_tags(text))
+    return Passage(chunk=chunk, rank=rank, score=1.0 / rank, bm25=1.0, dense=0.5)
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(title=lambda article_id: f"标题 {article_id}", abstain_threshold=0.0)
+
+
+def test_the_answer_is_a_span_of_its_passage_with_source_offsets(predictor):
+    answer = predictor.predict("去年全市新增城镇就业岗位多少个？", [passage(JOBS, offset=100)])
+    assert answer.answer and answer.answer in JOBS
+    assert answer.sentence in JOBS and answer.answer in answer.sentence
+    start, end = answer.answer_in_sentence
+    assert answer.sentence[start:end] == answer.answer
+    assert JOBS[answer.source.start - 100 : answer.source.end - 100] == answer.answer
+    assert answer.source.title == "标题 a1" and 0.0 <= answer.confidence <= 1.0
+
+
+def test_a_number_question_gets_the_number(predictor):
+    assert "3.2万" in predictor.predict("去年全市新增城镇就业岗位多少个？", [passage(JOBS)]).answer
+
+
+def test_the_passage_that_holds_the_answer_wins_over_an_unrelated_one(predictor):
+    answer = predictor.predict("城镇登记失业率控制在多少以内？", [passage(WEATHER, 1, "w"), passage(JOBS, 2, "j")])
+    assert answer.source.article_id == "j" and "3.5%" in answer.answer
+
+
+def test_an_unrelated_passage_gets_less_confidence_than_a_supporting_one(predictor):
+    supported = predictor.predict("城镇登记失业率控制在多少以内？", [passage(JOBS)])
+    unsupported = predictor.predict("城镇登记失业率控制在多少以内？", [passage(WEATHER)])
+    assert unsupported.confidence < supported.confidence
+
+
+def test_no_passages_means_no_answer(predictor):
+    answer = predictor.predict("去年新增多少岗位？", [])
+    assert answer.abstained and answer.answer == "" and answer.source is None
+
+
+def test_the_default_threshold_is_the_one_saved_with_the_model():
+    assert Predictor().threshold == Predictor().calibrator.threshold > 0.0
+
+
+def test_work_per_question_is_bounded(predictor):
+    long_passage = passage(JOBS * 40)
+    reading = predictor.read("岗位" * 300, [long_passage])
+    assert reading.spans[0].end <= MAX_PASSAGE_CHARS
