@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         current = settings or get_settings()
+        app.state.settings = current
         app.state.engine = engine or Engine.load(current.index_dir, current, build_if_missing=True)
         app.state.conversations = ConversationStore(current.max_conversations, current.conversation_ttl_seconds)
         yield
