@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
+from qa.api import documents
 from qa.api.routes import router
 from qa.conversation import ConversationStore
 from qa.engine import Engine
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(documents.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
