@@ -1,59 +1,7 @@
-"""The chat page in a real headless Chromium (Debian's package, driven by Playwright) against a real server."""
+"""The chat page in a real headless Chromium (Debian's package, driven by Playwright) against a real server
+(the `live_server` and `browser` fixtures of conftest.py)."""
 
 from __future__ import annotations
-
-import socket
-import subprocess
-import sys
-import time
-
-import httpx
-import pytest
-from playwright.sync_api import sync_playwright
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-quic", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(seed_index):
-    """`qa serve` as its own process on a free loopback port."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(seed_index)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start in 120 s")
-    yield process, url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _ask(page, question: str):
@@ -77,8 +25,8 @@ def _reply(page, state: str, index: int = -1):
     return reply
 
 
-def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
-    _, url = server
+def test_asking_on_the_page_shows_the_answer_in_its_sentence(live_server, browser):
+    url = live_server
     page = browser.new_page()
     outside = []
     page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
@@ -93,9 +41,8 @@ def test_asking_on_the_page_shows_the_answer_in_its_sentence(server, browser):
     page.close()
 
 
-def test_a_follow_up_and_an_unanswerable_question(server, browser):
-    _, url = server
-    page = _open(browser, url)
+def test_a_follow_up_and_an_unanswerable_question(live_server, browser):
+    page = _open(browser, live_server)
     _ask(page, "株洲截至4月底签约了多少个项目？")
     assert _reply(page, "answered", 0).locator(".answer").inner_text() == "73个"
     _ask(page, "合同引资总额呢？")
@@ -105,9 +52,8 @@ def test_a_follow_up_and_an_unanswerable_question(server, browser):
     page.close()
 
 
-def test_answers_are_shown_as_text_not_html(server, browser):
-    _, url = server
-    page = _open(browser, url)
+def test_answers_are_shown_as_text_not_html(live_server, browser):
+    page = _open(browser, live_server)
     _ask(page, "<img src=x onerror=alert(1)>徐州缓缴社保多少")
     page.locator(".message.bot:not(.pending)").last.wait_for(timeout=30_000)
     assert page.locator("#messages img").count() == 0
@@ -115,11 +61,11 @@ def test_answers_are_shown_as_text_not_html(server, browser):
     page.close()
 
 
-def test_a_failing_server_shows_an_error(server, browser):
-    process, url = server
-    page = _open(browser, url)
-    process.terminate()
-    process.wait(timeout=10)
-    _ask(page, "徐州缓缴社保多少")
-    assert "出错了" in _reply(page, "error").inner_text()
-    page.close()
+def test_a_failing_server_shows_an_error(start_server, browser):
+    with start_server() as (process, url):  # a server of its own, as this test stops it
+        page = _open(browser, url)
+        process.terminate()
+        process.wait(timeout=10)
+        _ask(page, "徐州缓缴社保多少")
+        assert "出错了" in _reply(page, "error").inner_text()
+        page.close()
