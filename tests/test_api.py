@@ -101,7 +101,8 @@ def test_health_and_documents(client):
 
 def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/ask", "/api/chat", "/api/health", "/api/documents", "/api/documents/{article_id}"} <= set(paths)
+    assert {"/api/ask", "/api/chat", "/api/health", "/api/documents", "/api/documents/{article_id}",
+            "/v1/chat/completions", "/v1/models"} <= set(paths)
     assert client.get("/docs").status_code == 200
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
-from qa.api import documents
+from qa.api import documents, openai_compat
 from qa.api.routes import router
 from qa.conversation import ConversationStore
 from qa.engine import Engine
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.include_router(router)
     app.include_router(documents.router)
+    app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
