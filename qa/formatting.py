@@ -8,8 +8,8 @@ is bracketed 【like this】 inside its evidence sentence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from qa.results import Answer
 

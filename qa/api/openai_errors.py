@@ -9,7 +9,8 @@ a request that fails validation) into that shape, for those routes only.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -33,14 +34,14 @@ class OpenAIError(Exception):
         return JSONResponse(ErrorResponse(error=self.detail).model_dump(), self.status, headers=self.headers)
 
     @classmethod
-    def from_http(cls, error: HTTPException) -> "OpenAIError":
+    def from_http(cls, error: HTTPException) -> OpenAIError:
         """An HTTPException (from a shared dependency) in OpenAI's terms."""
         code = "invalid_api_key" if error.status_code == 401 else None
         kind = "server_error" if error.status_code >= 500 else "invalid_request_error"
         return cls(error.status_code, str(error.detail), kind, code=code, headers=error.headers)
 
     @classmethod
-    def from_validation(cls, error: RequestValidationError) -> "OpenAIError":
+    def from_validation(cls, error: RequestValidationError) -> OpenAIError:
         """A request that failed validation: 400, naming the first offending parameter."""
         first = error.errors()[0]
         loc = [part for part in first.get("loc", ()) if part != "body"]

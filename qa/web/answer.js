@@ -12,8 +12,8 @@ function line(className, text) {
 }
 
 function sentenceWithAnswer(result) {
-  const element = line("sentence", "依据：" + result.sentence.slice(0, result.answer_in_sentence[0]));
   const [start, end] = result.answer_in_sentence;
+  const element = line("sentence", "依据：" + result.sentence.slice(0, start));
   const strong = document.createElement("strong");
   strong.textContent = result.sentence.slice(start, end);
   element.append(strong, result.sentence.slice(end));
