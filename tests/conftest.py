@@ -114,9 +114,10 @@ def live_server(start_server, api_key) -> str:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A real headless Chromium."""
+    """A real headless Chromium, for one test module: Playwright's sync API keeps an event loop
+    running while it is open, which would stop later tests from running asyncio themselves."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
