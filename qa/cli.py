@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from qa.formatting import Markup, answer_lines
 from qa.manifest import IndexProblem
 from qa.settings import Settings, get_settings
 from qa.types import Answer
@@ -37,23 +38,20 @@ def _load_engine(settings: Settings):
     return Engine.load(settings.index_dir, settings, build_if_missing=True, check_corpus=True)
 
 
+# The terminal's markup for the shared answer wording (qa.formatting).
+TERMINAL = Markup(
+    escape=escape,
+    answer=lambda text: f"[bold green]{text}[/]",
+    highlight=lambda text: f"[bold reverse]{text}[/]",
+    quiet=lambda text: f"[dim]{text}[/]",
+    warning=lambda text: f"[bold yellow]{text}[/]",
+)
+
+
 def render_answer(answer: Answer, console: Console = out) -> None:
     """Print an answer for people: the answer, the marked evidence sentence, the source."""
-    if answer.abstained:
-        console.print(f"[bold yellow]没有找到答案[/]（置信度 {answer.confidence:.2f}）：文章中没有足够的依据回答这个问题。")
-        return
-    source = answer.source
-    console.print(f"[bold]答案：[green]{escape(answer.answer)}[/green][/bold]")
-    start, end = answer.answer_in_sentence
-    sentence = answer.sentence
-    console.print(
-        f"依据：{escape(sentence[:start])}[bold reverse]{escape(sentence[start:end])}[/]{escape(sentence[end:])}"
-    )
-    console.print(
-        f"来源：{escape(source.title)} · 第{source.paragraph}段 · 字符 {source.start}–{source.end}"
-        f"  [dim]({escape(source.article_id)})[/]"
-    )
-    console.print(f"置信度：{answer.confidence:.2f}")
+    for line in answer_lines(answer, TERMINAL):
+        console.print(line)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

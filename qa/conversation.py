@@ -73,6 +73,15 @@ def resolve(message: str, previous: str | None) -> str:
     return carried + core + joiner + before.wh + (before.right if same_measure else "")
 
 
+def resolve_history(messages: list[str]) -> str:
+    """The standalone question the last of a conversation's messages stands for: each message is
+    resolved against the one before it, as ``/api/chat`` does turn by turn."""
+    question: str | None = None
+    for message in messages:
+        question = resolve(message, question)
+    return question or ""
+
+
 def _new_topic(core: str, previous: str) -> bool:
     """A question that opens with a topic of its own, not shared with the previous question
     ("今天天气怎么样" after "合同引资总额多少"). Chinese drops the subject, so one that opens with

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.encoders import DEFAULT_ENCODER
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     max_conversations: int = Field(1000, ge=1)
     conversation_ttl_seconds: int = Field(3600, ge=1)
     max_question_chars: int = Field(500, ge=1)
+
+    # The OpenAI-compatible API (/v1): when set, requests must send `Authorization: Bearer <key>`.
+    api_key: SecretStr | None = None
 
 
 @lru_cache

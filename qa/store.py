@@ -40,6 +40,7 @@ class ArticleInfo(BaseModel):
     source: str
     path: str
     chunk_count: int
+    sha256: str = ""  # of the text as indexed; tells whether the file in the corpus has changed since
 
 
 
@@ -100,8 +101,8 @@ class ChunkStore:
 
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
-        rows = self._db.execute("SELECT id, title, source, path, chunk_count FROM articles ORDER BY id")
-        return [ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4]) for r in rows]
+        rows = self._db.execute("SELECT id, title, source, path, chunk_count, sha256 FROM articles ORDER BY id")
+        return [ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4], sha256=r[5]) for r in rows]
 
     def article(self, article_id: str) -> ArticleInfo | None:
         """One article by id, or None."""

@@ -118,7 +118,8 @@ def test_health_and_documents(client):
 
 def test_openapi_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/ask", "/api/chat", "/api/health", "/api/documents"} <= set(paths)
+    assert {"/api/ask", "/api/chat", "/api/health", "/api/documents", "/api/documents/{article_id}",
+            "/v1/chat/completions", "/v1/models"} <= set(paths)
     assert client.get("/docs").status_code == 200
 
 
@@ -128,3 +129,18 @@ def test_the_chat_page_is_served_without_outside_assets(client):
     assert "http://" not in page.text and "https://" not in page.text
     script = client.get("/static/app.js").text
     assert "innerHTML" not in script and "textContent" in script
+
+
+def test_a_document_comes_with_the_text_the_answer_offsets_point_into(client):
+    answer = client.post("/api/ask", json={"question": "株洲截至4月底合同引资总额多少"}).json()
+    source = answer["source"]
+    document = client.get(f"/api/documents/{source['article_id']}").json()
+    assert document["id"] == source["article_id"] and document["title"] == source["title"]
+    assert document["text"][source["start"] : source["end"]] == answer["answer"] == "202.4亿元"
+    assert document["text"][source["sentence_start"] : source["sentence_end"]] == answer["sentence"]
+
+
+@pytest.mark.parametrize("article_id", ["nope", "..%2F..%2Fetc%2Fpasswd", "000_5eb15fd4d41f17c5.txt"])
+def test_an_unknown_document_is_a_404(client, article_id):
+    response = client.get(f"/api/documents/{article_id}")
+    assert response.status_code == 404 and "no article" in response.json()["detail"]

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.conversation import ConversationStore, resolve, subject_of
+from qa.conversation import ConversationStore, resolve, resolve_history, subject_of
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,15 @@ def test_complete_questions_and_first_turns_are_left_alone():
     assert resolve("今天天气怎么样", "株洲截至4月底合同引资总额多少") == "今天天气怎么样"
     # ...but one that picks up a word of the previous question does.
     assert resolve("额度一共多少？", "徐州经开区为多少家企业争取到授信额度？").startswith("徐州")
+
+
+def test_a_history_is_resolved_turn_by_turn_as_a_chat_is():
+    turns = ["徐州市委书记是谁？", "那株洲市长呢？", "株洲截至4月底签约了多少个项目？", "合同引资总额呢？"]
+    question = None
+    for message in turns:
+        question = resolve(message, question)
+    assert resolve_history(turns) == question == "株洲截至4月底合同引资总额多少"
+    assert resolve_history(["合同引资总额呢？"]) == "合同引资总额呢？"
 
 
 def test_subject_keeps_places_dates_and_quoted_names():

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
+from qa.api import documents, openai_compat
 from qa.api.routes import api_router
 from qa.conversation import ConversationStore
 from qa.engine import Engine
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.settings = current
         app.state.engine = engine or Engine.load(current.index_dir, current, build_if_missing=True, check_corpus=True)
         app.state.conversations = ConversationStore(current.max_conversations, current.conversation_ttl_seconds)
         yield
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.include_router(api_router(current.max_question_chars))
+    app.include_router(documents.router)
+    app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""Shared dependencies of the routes: the engine and the conversation store, set up at start-up."""
+"""Shared dependencies of the routes: the settings, the engine and the conversation store, set up at start-up."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from fastapi import Request
 
 from qa.conversation import ConversationStore
 from qa.engine import Engine
+from qa.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the application was started with."""
+    return request.app.state.settings
 
 
 def get_engine(request: Request) -> Engine:

@@ -80,3 +80,9 @@ class ErrorResponse(BaseModel):
     """What a failed request returns."""
 
     detail: str
+
+
+class DocumentText(DocumentInfo):
+    """An indexed article with its full text; answers' character offsets point into text."""
+
+    text: str
