@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     encode_batch_size: int = Field(64, ge=1)
 
     # Retrieval.
-    top_k: int = Field(5, ge=1, le=100)
+    # Chosen on the news dev split: reading 3 passages beat 5 (EM 0.392 vs 0.381, F1 0.592 vs 0.572)
+    # and costs the reader 40% less time.
+    top_k: int = Field(3, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=1000)
     # Chosen with eval/fusion_sweep.py; see eval/RESULTS.md.
     fusion: Literal["rrf", "weighted", "bm25", "dense"] = "weighted"
