@@ -23,7 +23,7 @@ def test_ask_json_prints_the_result_object(seed_index):
     body = json.loads(result.stdout)
     assert body["answer"] == "阳卫国" and body["abstained"] is False
     assert set(body) >= {"answer", "sentence", "source", "confidence", "abstained"}
-    assert len(body["passages"]) == 3 and body["source"]["paragraph"] >= 1
+    assert body["source"]["paragraph"] >= 1
 
 
 @pytest.mark.parametrize("question", ["", "   "])

@@ -57,7 +57,7 @@ def test_a_changed_corpus_gives_a_warning_naming_both_folders(built, change, cap
     assert f"qa index {built.corpus_dir} --out {built.index_dir}" in warning
     assert warning in caplog.text, "the warning is logged"
     answer = engine.ask("黄河最终注入什么海？")
-    assert answer.answer == "渤海" and "是中国第二长河" in answer.sentence, "the old index is still served"
+    assert "渤海" in answer.answer and "是中国第二长河" in answer.sentence, "the old index is still served"
     assert (built.index_dir / "manifest.json").is_file() and len(engine.articles()) == 2, "and not rebuilt"
 
 

@@ -87,6 +87,10 @@ def model(model: str, engine: Engine = Depends(get_engine)) -> ModelCard:
 def chat_completions(request: ChatCompletionRequest, engine: Engine = Depends(get_engine)):
     """The answer to the last user message, earlier user messages resolving a follow-up as in /api/chat."""
     _check_model(request.model)
+    limit = engine.settings.max_question_chars
+    if any(len(message) > limit for message in request.user_messages()):
+        # Every user turn was a chat message once: the same limit as /api/chat.
+        raise OpenAIError(400, f"a user message may have at most {limit} characters", param="messages")
     question = resolve_history(request.user_messages())
     try:
         answer = CompletionAnswer(**engine.ask(question).model_dump(), resolved_question=question)

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
-from qa.api.schemas import MAX_QUESTION_CHARS
 from qa.types import Answer
 
 
@@ -58,14 +57,12 @@ class ChatCompletionRequest(BaseModel):
     @field_validator("messages")
     @classmethod
     def _questions(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
-        # The same limits as a /api/chat message, for every user turn (each one was a chat message).
+        # The length limit of a chat message (QA_MAX_QUESTION_CHARS) is checked by the route, which knows the settings.
         if messages[-1].role != "user":
             raise ValueError("the last message must be the user's question")
         for message in messages:
             if message.role == "user" and not message.text.strip():
                 raise ValueError("a user message must have text")
-            if message.role == "user" and len(message.text) > MAX_QUESTION_CHARS:
-                raise ValueError(f"a user message may have at most {MAX_QUESTION_CHARS} characters")
         return messages
 
     def user_messages(self) -> list[str]:
