@@ -1,0 +1,59 @@
+"""Pieces of the reader's training (eval/train_reader.py) on small hand-made inputs."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
+
+import train_reader  # noqa: E402
+
+from qa.answer.encoding import encode_passage, encode_question  # noqa: E402
+from qa.answer.vocabulary import CharVocabulary  # noqa: E402
+from qa.tokenization import pos_tags  # noqa: E402
+
+TEXT = "据统计，去年全市新增城镇就业岗位3.2万个，同比增长5%，城镇登记失业率控制在3.5%以内。" * 3
+VOCABULARY = CharVocabulary.build([TEXT], min_count=1)
+
+
+def test_a_training_window_keeps_the_whole_answer():
+    question = encode_question("新增多少岗位", VOCABULARY)
+    passage = encode_passage(TEXT, pos_tags(TEXT), question, VOCABULARY)
+    first = TEXT.index("3.2万个")
+    rng = random.Random(0)
+    for _ in range(50):
+        window, start, end = train_reader.crop(passage, first, first + 4, 20, rng)
+        assert len(window.text) == 20 and window.text[start : end + 1] == "3.2万个"
+        assert len(window.chars) == len(window.pos) == len(window.flags) == 20
+
+
+def test_a_window_without_an_answer_stays_without_one():
+    question = encode_question("新增多少岗位", VOCABULARY)
+    passage = encode_passage(TEXT, pos_tags(TEXT), question, VOCABULARY)
+    window, start, end = train_reader.crop(passage, -1, -1, 30, random.Random(1))
+    assert (start, end) == (-1, -1) and window.text in TEXT
+
+
+def test_ablated_feature_groups_are_zeroed():
+    example = train_reader.Example("news", "新增多少岗位", ["3.2万个"], [train_reader.Passage(TEXT, pos_tags(TEXT))])
+    asked, (passage,) = train_reader.encode_example(example, VOCABULARY, ("flags", "tags"))
+    assert not passage.flags.any() and not passage.pos.any() and not asked.boundary.any()
+    asked, (passage,) = train_reader.encode_example(example, VOCABULARY)
+    assert passage.flags.any() and passage.pos.all()
+
+
+def test_character_vectors_put_characters_of_like_contexts_together():
+    texts = ["一月二日三月四日五月六日", "甲乙丙丁甲乙丙丁"] * 50
+    vocabulary = CharVocabulary.build(texts, min_count=1)
+    vectors = train_reader.pretrained_chars(texts, vocabulary, dim=4)
+    unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+
+    def similarity(a, b):
+        return float(unit[vocabulary.ids(a)[0]] @ unit[vocabulary.ids(b)[0]])
+
+    assert vectors.shape == (len(vocabulary), 4) and not vectors[:2].any()
+    assert similarity("月", "日") > similarity("月", "乙")
