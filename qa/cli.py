@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")
     ask.add_argument("--json", action="store_true", help="print the result object as JSON")
-    ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
+    ask.add_argument("--top-k", type=int, help="passages the answer is looked for in (default: 3)")
     _index_options(ask)
     ask.set_defaults(run=cmd_ask)
 

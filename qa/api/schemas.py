@@ -24,7 +24,7 @@ def request_models(max_question_chars: int) -> tuple[type[BaseModel], type[BaseM
         """One question, answered on its own."""
 
         question: str = Field(min_length=1, max_length=max_question_chars, examples=["徐州缓缴社保多少"])
-        top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default 5)")
+        top_k: int | None = Field(None, ge=1, le=50, description="Passages the answer is looked for in (default: QA_TOP_K, 3)")
 
         _strip = field_validator("question")(_not_blank)
 
