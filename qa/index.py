@@ -7,14 +7,14 @@ Layout of an index folder::
     bm25/           bm25s index over jieba tokens, plus ids.npy
     chunks.sqlite   articles and chunks with offsets and POS tags
 
-A build writes into a temporary sibling folder and renames it into place, so a
-crash never leaves a half-written index where a good one was.
+A build writes into a temporary sibling folder and swaps it into place, so a
+crash never leaves a half-written index where a good one was; it only ever
+replaces an empty folder or an index of this program (qa.folders).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from qa.chunking import chunk_article
 from qa.corpus import Corpus, load_corpus
 from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
+from qa.folders import check_index_target, clean_leftovers, staging_folder, swap_into_place
 from qa.manifest import IndexMismatchError, Manifest, record_files
 from qa.settings import Settings
 from qa.sparse import SparseIndex
@@ -54,9 +55,16 @@ def index_text(title: str, heading: str, text: str) -> str:
 def build_index(
     corpus: Corpus | str | Path, out_dir: str | Path, settings: Settings, progress: bool = True
 ) -> Manifest:
-    """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there."""
+    """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there.
+
+    out_dir must be new, empty or an index of this program, and must not be or hold
+    the corpus (qa.folders.UnsafeFolderError otherwise); it is checked before the work
+    starts and again just before the new index is swapped in.
+    """
     started = time.perf_counter()
     corpus_dir = "" if isinstance(corpus, Corpus) else str(corpus)
+    out_dir = check_index_target(out_dir, corpus_dir or None)
+    clean_leftovers(out_dir)
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
     for problem in corpus.problems:
@@ -77,9 +85,8 @@ def build_index(
     tags = [pos_tags(c.text) for c in tqdm(chunks, desc="tagging", **bar)]
     vectors = encoder.encode(texts, batch_size=settings.encode_batch_size, progress=progress and None)
 
-    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
+    staging = staging_folder(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
@@ -103,28 +110,12 @@ def build_index(
             files=record_files(staging),
         )
         manifest.save(staging)
-        _swap_into_place(staging, out_dir)
+        check_index_target(out_dir, corpus_dir or None)  # the folder may have changed while we encoded
+        swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace target with staging; the old index stays intact until the new one is in place."""
-    retired = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _recover(target: Path) -> None:
-    """If a crash fell between the two renames of a swap, put the retired index back."""
-    if not target.exists():
-        retired = sorted(target.parent.glob(f".{target.name}.old-*"))
-        if retired:
-            os.replace(retired[-1], target)
 
 
 @dataclass
@@ -142,7 +133,8 @@ class HybridIndex:
     def load(cls, folder: str | Path, encoder_name: str | None = None, verify: bool = True) -> "HybridIndex":
         """Load an index, refusing one built with another encoder or format, or damaged."""
         folder = Path(folder)
-        _recover(folder)
+        if not folder.exists():
+            clean_leftovers(folder)  # a crash between the two renames of a swap left the index set aside
         manifest = Manifest.load(folder)
         manifest.check_encoder(encoder_name or manifest.encoder)
         manifest.check_files(folder, hashes=verify)

@@ -8,9 +8,10 @@ dimension or files do not match, and says what to rebuild.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from qa import __version__
 from qa.corpus import CorpusProblem
@@ -43,6 +44,8 @@ class Manifest(BaseModel):
 
     format_version: int = FORMAT_VERSION
     qa_version: str = __version__
+    # Unique to each build: a server compares it to tell a rebuilt index from the one it serves.
+    generation: str = Field(default_factory=lambda: uuid.uuid4().hex)
     encoder: str
     dim: int
     tokenizer: str
@@ -56,7 +59,8 @@ class Manifest(BaseModel):
     built_at: str
     build_seconds: float
     problems: list[CorpusProblem] = []
-    files: dict[str, FileRecord] = {}
+    # Required: a manifest without its file list cannot vouch for the files beside it.
+    files: dict[str, FileRecord] = Field(min_length=1)
 
     def save(self, folder: Path) -> None:
         """Write manifest.json into folder."""
