@@ -25,11 +25,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qa.chunking import chunk_article
-from qa.corpus import Corpus, load_corpus
+from qa.corpus import Corpus, CorpusProblem, load_corpus
 from qa.dense import DenseIndex
+from qa.duplicates import drop_repeated_articles, drop_repeated_chunks
 from qa.encoders import Encoder, load_encoder
 from qa.folders import check_index_target, clean_leftovers, staging_folder, swap_into_place
-from qa.manifest import IndexMismatchError, Manifest, record_files
+from qa.manifest import IndexMismatchError, Manifest, new_generation, record_files
 from qa.settings import Settings
 from qa.sparse import SparseIndex
 from qa.store import ChunkStore
@@ -52,6 +53,12 @@ def index_text(title: str, heading: str, text: str) -> str:
     return "\n".join(part for part in (title, heading, text) if part)
 
 
+def _report(problems: list[CorpusProblem]) -> None:
+    """Log each file that was skipped or shortened, once."""
+    for problem in problems:
+        log.warning("%s: %s", problem.path, problem.message)
+
+
 def build_index(
     corpus: Corpus | str | Path, out_dir: str | Path, settings: Settings, progress: bool = True
 ) -> Manifest:
@@ -67,15 +74,18 @@ def build_index(
     clean_leftovers(out_dir)
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
-    for problem in corpus.problems:
-        log.warning("skipped %s: %s", problem.path, problem.message)
-    if not corpus.articles:
+    articles, repeated = drop_repeated_articles(corpus.articles)
+    if not articles:
+        _report(corpus.problems + repeated)
         raise ValueError(f"no readable articles (.txt, .md) in {corpus_dir or 'the corpus'}")
     encoder = load_encoder(settings.embed_model)
 
-    chunks, titles = [], {a.id: a.title for a in corpus.articles}
-    for article in corpus.articles:
+    chunks, titles = [], {a.id: a.title for a in articles}
+    for article in articles:
         chunks.extend(chunk_article(article, settings.chunk_max_chars, settings.chunk_min_chars))
+    chunks, repeated_paragraphs = drop_repeated_chunks(chunks, {a.id: a.path for a in articles})
+    problems = corpus.problems + repeated + repeated_paragraphs
+    _report(problems)
     for number, chunk in enumerate(chunks):
         chunk.id = number
     ids = np.arange(len(chunks), dtype=np.int64)
@@ -92,8 +102,9 @@ def build_index(
     try:
         DenseIndex.build(vectors, ids, settings.dense_index).save(staging / DENSE_FILE)
         SparseIndex.build(tokens, ids).save(staging / SPARSE_DIR)
-        ChunkStore.write(staging / STORE_FILE, corpus.articles, chunks, tags)
+        ChunkStore.write(staging / STORE_FILE, articles, chunks, tags)
         manifest = Manifest(
+            generation=new_generation(),
             encoder=encoder.name,
             dim=encoder.dim,
             tokenizer=TOKENIZER_NAME,
@@ -102,11 +113,11 @@ def build_index(
             chunk_min_chars=settings.chunk_min_chars,
             corpus_dir=corpus_dir,
             corpus_fingerprint=corpus.fingerprint(),
-            articles=len(corpus.articles),
+            articles=len(articles),
             chunks=len(chunks),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
-            problems=corpus.problems,
+            problems=problems,
             files=record_files(staging),
         )
         manifest.save(staging)
@@ -143,8 +154,9 @@ class HybridIndex:
         try:
             dense = DenseIndex.load(folder / DENSE_FILE)
             sparse = SparseIndex.load(folder / SPARSE_DIR)
-        except Exception as error:  # faiss and bm25s raise assorted types on bad files
+            store = ChunkStore(folder / STORE_FILE)
+        except Exception as error:  # faiss, bm25s and sqlite3 raise assorted types on bad files
             raise IndexMismatchError(f"cannot read the index in {folder} ({error}); rebuild with `qa index`") from error
         if dense.dim != manifest.dim:
             raise IndexMismatchError(f"{folder / DENSE_FILE} holds {dense.dim}-d vectors, manifest says {manifest.dim}")
-        return cls(folder, manifest, dense, sparse, ChunkStore(folder / STORE_FILE), encoder)
+        return cls(folder, manifest, dense, sparse, store, encoder)
