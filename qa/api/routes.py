@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from qa.api.deps import get_conversations, get_engine
+from qa.api.deps import get_conversations, get_engine, get_live_engine
 from qa.api.schemas import AskRequest, ChatRequest, ChatResponse, DocumentInfo, ErrorResponse, Health
 from qa.conversation import ConversationStore, Turn, resolve
 from qa.engine import Engine
+from qa.generations import LiveEngine
 from qa.results import Answer
 
-router = APIRouter(prefix="/api", responses={422: {"model": ErrorResponse}})
+router = APIRouter(
+    prefix="/api",
+    responses={413: {"model": ErrorResponse, "description": "Request body too large"}, 422: {"model": ErrorResponse}},
+)
 
 
 @router.post("/ask", response_model=Answer, summary="Answer one question")
@@ -40,12 +44,14 @@ def chat(
 
 
 @router.get("/health", response_model=Health, summary="Index status")
-def health(engine: Engine = Depends(get_engine)) -> Health:
-    """Whether the index is loaded, its size and encoder."""
+def health(live: LiveEngine = Depends(get_live_engine), engine: Engine = Depends(get_engine)) -> Health:
+    """Whether the index is loaded and still the one in its folder ("degraded" and why when not), its size and encoder."""
+    index = live.status()
     manifest = engine.index.manifest
     return Health(
-        status="ok", index_loaded=True, articles=manifest.articles, chunks=manifest.chunks,
-        encoder=manifest.encoder, dim=manifest.dim, dense_index=manifest.dense_index, built_at=manifest.built_at,
+        status=index.status, reason=index.reason, generation=manifest.generation, index_loaded=True,
+        articles=manifest.articles, chunks=manifest.chunks, encoder=manifest.encoder, dim=manifest.dim,
+        dense_index=manifest.dense_index, built_at=manifest.built_at,
     )
 
 

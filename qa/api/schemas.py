@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 
 from qa.results import Answer
@@ -19,7 +21,7 @@ class AskRequest(BaseModel):
     """One question, answered on its own."""
 
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["徐州缓缴社保多少"])
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default 5)")
+    top_k: int | None = Field(None, ge=1, le=50, strict=True, description="Passages to retrieve (default 5)")
 
     _strip = field_validator("question")(_not_blank)
 
@@ -45,7 +47,12 @@ class ChatResponse(Answer):
 class Health(BaseModel):
     """Whether the index is loaded, and what it holds."""
 
-    status: str
+    status: Literal["ok", "degraded"] = Field(
+        description='"ok": serving the index in its folder; "degraded": still answering from the index loaded '
+        "earlier, because the folder has gone, is damaged or holds an index that cannot be loaded"
+    )
+    reason: str | None = Field(None, description="Why the status is degraded")
+    generation: str = Field(description="Id of the index build being served; changes when the index is rebuilt")
     index_loaded: bool
     articles: int
     chunks: int
@@ -65,7 +72,16 @@ class DocumentInfo(BaseModel):
     chunk_count: int
 
 
+class ErrorItem(BaseModel):
+    """One thing wrong with a request: where (body, field), what, and its kind; never the input itself."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorResponse(BaseModel):
-    """What a failed request returns."""
+    """What a failed request returns: a message for people, and for invalid input what was wrong where."""
 
     detail: str
+    errors: list[ErrorItem] = []
