@@ -22,7 +22,12 @@ _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconne
 
 
 class HeaderTimeoutProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers take too long."""
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers take too long.
+
+    The deadline runs from the moment a connection opens, and on a kept-alive
+    connection from the first byte of the next request (an idle kept-alive
+    connection is uvicorn's keep-alive timeout's business).
+    """
 
     header_timeout: float = 10.0
 
@@ -31,21 +36,27 @@ class HeaderTimeoutProtocol(H11Protocol):
         self._header_deadline: asyncio.TimerHandle | None = None
         self._arm()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.conn.their_state is h11.IDLE:
-            self._arm()  # still waiting for (the rest of) a request's headers
-        else:
-            self._disarm()
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow_state()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.conn.their_state is h11.IDLE:
-            self._arm()
+        self._follow_state()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def _waiting_for_headers(self) -> bool:
+        """Whether part of a request's headers has arrived, and not the rest."""
+        return self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
+
+    def _follow_state(self) -> None:
+        if self._waiting_for_headers():
+            self._arm()
+        elif self.conn.their_state is not h11.IDLE:
+            self._disarm()  # the headers are in
 
     def _arm(self) -> None:
         if self._header_deadline is None and not self.transport.is_closing():
@@ -60,8 +71,8 @@ class HeaderTimeoutProtocol(H11Protocol):
         self._header_deadline = None
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
-        if self.conn.our_state is h11.IDLE:  # no response under way: say why before closing
-            self.transport.write(_TIMEOUT_RESPONSE)
+        if self._waiting_for_headers() and self.conn.our_state is h11.IDLE:
+            self.transport.write(_TIMEOUT_RESPONSE)  # say why; a connection that sent nothing is just closed
         self.transport.close()
 
 

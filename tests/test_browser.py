@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
+from live_server import live_server
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -16,36 +11,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run", "--disable-quic", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(seed_index):
     """`qa serve` as its own process on a free loopback port."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(seed_index)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start in 120 s")
-    yield process, url
-    process.terminate()
-    process.wait(timeout=10)
+    with live_server(seed_index) as running:
+        yield running.process, running.url
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +82,29 @@ def test_answers_are_shown_as_text_not_html(server, browser):
     page.locator(".message.bot:not(.pending)").last.wait_for(timeout=30_000)
     assert page.locator("#messages img").count() == 0
     assert "<img src=x" in page.locator(".message.user").last.inner_text()
+    page.close()
+
+
+def _violations(page) -> list[str]:
+    """Collects what the browser refused under the Content-Security-Policy, as it reports it on the console."""
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    return refused
+
+
+def test_the_page_and_the_api_docs_run_under_the_content_security_policy(server, browser):
+    _, url = server
+    page = browser.new_page()
+    refused, outside = _violations(page), []
+    page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+    page.goto(url)
+    _ask(page, "徐州缓缴社保多少")
+    assert "31亿元" in _reply(page, "answered").locator(".answer").inner_text()
+    page.goto(url + "/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
+    assert "qa" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator("#operations-default-ask_api_ask_post, .opblock").first.wait_for(timeout=30_000)
+    assert refused == [] and outside == []
     page.close()
 
 

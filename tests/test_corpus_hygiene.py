@@ -12,14 +12,14 @@ from qa.corpus import load_corpus
 from qa.engine import Engine
 from qa.index import build_index
 
-XUZHOU = "000_5eb15fd4d41f17c5.txt"
-ZHUZHOU = "004_302674c14a7d71f0.txt"
+INTERVIEWS = "000_5eb15fd4d41f17c5.txt"  # the Xuzhou and Zhuzhou interviews
+REPORT = "004_302674c14a7d71f0.txt"  # a report on Xuzhou's business climate
 
 
 def test_a_file_name_that_is_not_utf8_is_reported_by_name_and_skipped(tmp_path, settings):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(settings.corpus_dir / ZHUZHOU, corpus / "good.txt")
+    shutil.copy(settings.corpus_dir / REPORT, corpus / "good.txt")
     (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("株洲签约项目73个。", encoding="utf-8")
     loaded = load_corpus(corpus)
     assert [a.path for a in loaded.articles] == ["good.txt"]
@@ -42,7 +42,7 @@ def test_empty_files_are_reported_and_not_counted(tmp_path):
 def test_qa_index_reports_each_bad_file_once_and_counts_only_real_articles(tmp_path, settings):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(settings.corpus_dir / ZHUZHOU, corpus / "good.txt")
+    shutil.copy(settings.corpus_dir / REPORT, corpus / "good.txt")
     (corpus / "broken.txt").write_bytes(b"\xff\xfe\x00\xd8\x81\x81\x30")
     (corpus / "empty.txt").write_bytes(b"")
     result = subprocess.run(
@@ -57,12 +57,12 @@ def test_qa_index_reports_each_bad_file_once_and_counts_only_real_articles(tmp_p
 def test_repeated_articles_and_paragraphs_are_indexed_once_and_do_not_crowd_out_passages(tmp_path, settings):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(settings.corpus_dir / ZHUZHOU, corpus / ZHUZHOU)
+    shutil.copy(settings.corpus_dir / REPORT, corpus / REPORT)
     for number in range(10):
-        shutil.copy(settings.corpus_dir / XUZHOU, corpus / f"copy{number}.txt")
+        shutil.copy(settings.corpus_dir / INTERVIEWS, corpus / f"copy{number}.txt")
     # An article of its own that quotes one of the Xuzhou paragraphs word for word.
-    xuzhou = next(a for a in load_corpus(settings.corpus_dir).articles if a.path == XUZHOU)
-    quoted = next(c.text for c in chunk_article(xuzhou) if "超31亿元" in c.text)
+    interviews = next(a for a in load_corpus(settings.corpus_dir).articles if a.path == INTERVIEWS)
+    quoted = next(c.text for c in chunk_article(interviews) if "超31亿元" in c.text)
     own = "这是转载者自己写的一段话，说的是另外一件事情，和徐州的社保政策没有任何关系，只是凑够一个段落的长度。"
     (corpus / "quote.txt").write_text(f"{own}\n{quoted}\n{own.replace('另外', '别的')}\n", encoding="utf-8")
 
