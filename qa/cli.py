@@ -133,6 +133,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, args.host]})
     engine = _load_engine(settings)  # load (or build) before listening, so the first request is fast
     out.print(f"serving the chat at http://{args.host}:{args.port}  (API docs at /docs)")
+    if args.host in WILDCARD_HOSTS:
+        out.print(f"answering requests for {', '.join(settings.allowed_hosts)} only; "
+                  "set QA_ALLOWED_HOSTS to the names this machine is reached by")
     serve(create_app(settings, engine), args.host, args.port, settings)
     return 0
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from live_server import live_server
 from playwright.sync_api import sync_playwright
+
+from qa.loadtest import running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -14,7 +15,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="module")
 def server(seed_index):
     """`qa serve` as its own process on a free loopback port."""
-    with live_server(seed_index) as running:
+    with running_server(seed_index) as running:
         yield running.process, running.url
 
 

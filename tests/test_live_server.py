@@ -12,10 +12,10 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from live_server import live_server
 
 from qa.api.deps import GENERATION_HEADER
 from qa.index import build_index
+from qa.loadtest import running_server
 from qa.manifest import MANIFEST_FILE
 
 INTERVIEWS = "000_5eb15fd4d41f17c5.txt"  # the Xuzhou and Zhuzhou interviews
@@ -45,7 +45,7 @@ def server(seed_index, tmp_path_factory):
     folder = tmp_path_factory.mktemp("live") / "index"
     shutil.copytree(seed_index, folder)
     env = {"QA_INDEX_CHECK_SECONDS": "0.2", "QA_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT)}
-    with live_server(folder, env) as running:
+    with running_server(folder, env) as running:
         running.folder = folder
         yield running
 
