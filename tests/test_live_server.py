@@ -71,21 +71,38 @@ def test_a_huge_declared_body_gets_413_without_being_sent(server):
 
 
 def test_a_chunked_body_gets_413_once_it_passes_the_limit(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+    reply = _stream_chunked(server.port, 10 * 1024 * 1024)  # far past the limit: answered long before the end
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]  # without a limit the server waits for the end
+
+
+def _stream_chunked(port: int, total: int) -> bytes:
+    """POST a chunked body of up to total bytes, stopping when the server answers or hangs up."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
         connection.sendall(
-            b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        chunk = b"x" * 8192
-        sent = 0
+        chunk, sent = b"x" * 65536, 0
         try:
-            while sent < 10 * 1024 * 1024:  # far past the limit: the server must answer before this ends
+            while sent < total:
                 connection.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        reply = connection.recv(65536)
-    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]  # without a limit the server waits for the end
+        try:
+            return connection.recv(65536)
+        except ConnectionResetError:
+            return b""
+
+
+def test_four_100_mb_bodies_at_once_leave_the_servers_memory_as_it_was(server):
+    before = server.rss_mb()
+    threads = [threading.Thread(target=_stream_chunked, args=(server.port, 100 * 1024 * 1024)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert server.rss_mb() < before + 20, "the server held on to bodies it should have refused"
 
 
 def test_unfinished_headers_are_timed_out(server):
