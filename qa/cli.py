@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from qa.formatting import Markup, answer_lines
 from qa.manifest import IndexProblem
-from qa.settings import Settings, get_settings
+from qa.settings import MAX_TOP_K, Settings, get_settings
 from qa.types import Answer
 
 out = Console(highlight=False, soft_wrap=True)
@@ -29,6 +29,24 @@ def _settings(args: argparse.Namespace) -> Settings:
         "top_k": getattr(args, "top_k", None),
     }
     return get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def _bounded_int(low: int, high: int):
+    """An argparse type for integers from low to high."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {value}")
+        return value
+
+    return parse
 
 
 def _load_engine(settings: Settings):
@@ -60,9 +78,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     corpus = Path(args.corpus_dir or settings.corpus_dir)
     target = Path(args.out or settings.index_dir)
-    manifest = build_index(corpus, target, settings)
-    for problem in manifest.problems:
-        err.print(f"[yellow]skipped {escape(problem.path)}[/]: {escape(problem.message)}")
+    manifest = build_index(corpus, target, settings)  # logs each file it skips, once
     out.print(
         f"indexed {manifest.articles} articles, {manifest.chunks} chunks into {target} "
         f"({manifest.encoder}, {manifest.dim}-d, {manifest.dense_index}) in {manifest.build_seconds:.1f} s"
@@ -108,14 +124,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from qa.api.app import create_app
+    from qa.serving import serve
 
     settings = _settings(args)
+    if args.host not in WILDCARD_HOSTS and args.host not in settings.allowed_hosts:
+        # The address it listens on is a name it is reached by; others come from QA_ALLOWED_HOSTS.
+        settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, args.host]})
     engine = _load_engine(settings)  # load (or build) before listening, so the first request is fast
     out.print(f"serving the chat at http://{args.host}:{args.port}  (API docs at /docs)")
-    uvicorn.run(create_app(settings, engine), host=args.host, port=args.port, log_level="warning")
+    if args.host in WILDCARD_HOSTS:
+        out.print(f"answering requests for {', '.join(settings.allowed_hosts)} only; "
+                  "set QA_ALLOWED_HOSTS to the names this machine is reached by")
+    serve(create_app(settings, engine), args.host, args.port, settings)
     return 0
 
 
@@ -172,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")
     ask.add_argument("--json", action="store_true", help="print the result object as JSON")
-    ask.add_argument("--top-k", type=int, help="passages the answer is looked for in (default: 3)")
+    ask.add_argument("--top-k", type=_bounded_int(1, MAX_TOP_K), help="passages the answer is looked for in (default: 3)")
     _index_options(ask)
     ask.set_defaults(run=cmd_ask)
 
@@ -182,15 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object of metrics")
     evaluate.add_argument("--report", help="write report.md, results.json, predictions and plots here")
     evaluate.add_argument("--baseline", help="an earlier results.json to compare against")
-    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--limit", type=_bounded_int(1, 10**9), help="only the first N questions")
     evaluate.add_argument("--split", choices=["train", "dev", "test"],
                           help="for SQuAD-format files: only the articles of this split (see qa/evaluation/splits.py)")
-    evaluate.add_argument("--top-k", type=int, help="passages the answer is looked for in")
+    evaluate.add_argument("--top-k", type=_bounded_int(1, MAX_TOP_K), help="passages the answer is looked for in")
     evaluate.set_defaults(run=cmd_eval)
 
     serve = sub.add_parser("serve", help="serve the chat page and JSON API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_bounded_int(0, 65535), default=8000)
     _index_options(serve)
     serve.set_defaults(run=cmd_serve)
 

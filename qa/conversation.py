@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from qa.answer.question import QUOTED as _QUOTED
@@ -92,11 +92,16 @@ def _new_topic(core: str, previous: str) -> bool:
 
 @dataclass
 class Conversation:
-    """The turns of one conversation and when it was last used."""
+    """The last turns of one conversation (at most max_turns) and when it was last used."""
 
     id: str
-    turns: list[Turn] = field(default_factory=list)
+    max_turns: int = 20
+    turns: deque[Turn] = field(init=False)
     updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        # Only the last turn is used to resolve a follow-up; older ones are dropped, not kept forever.
+        self.turns = deque(maxlen=self.max_turns)
 
     @property
     def last_question(self) -> str | None:
@@ -107,11 +112,15 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class ConversationStore:
-    """Conversations in memory, at most max_conversations, each forgotten after ttl_seconds idle."""
+    """Conversations in memory, at most max_conversations of at most max_turns turns, each forgotten after
+    ttl_seconds idle."""
 
-    def __init__(self, max_conversations: int = 1000, ttl_seconds: float = 3600, clock=time.monotonic):
+    def __init__(
+        self, max_conversations: int = 1000, ttl_seconds: float = 3600, clock=time.monotonic, max_turns: int = 20
+    ):
         self.max_conversations = max_conversations
         self.ttl_seconds = ttl_seconds
+        self.max_turns = max_turns
         self._clock = clock
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
@@ -124,7 +133,7 @@ class ConversationStore:
             self._expire()
             conversation = self._items.pop(conversation_id, None) if conversation_id else None
             if conversation is None:
-                conversation = Conversation(id=conversation_id or uuid.uuid4().hex)
+                conversation = Conversation(id=conversation_id or uuid.uuid4().hex, max_turns=self.max_turns)
             conversation.updated = self._clock()
             self._items[conversation.id] = conversation
             while len(self._items) > self.max_conversations:

@@ -2,14 +2,16 @@
 
 Titles and sources come, in this order, from Markdown front matter, from the
 folder's ``metadata.json`` (``{"file.txt": {"title": ..., "source": ...}}``), or
-from the article's first line. A file that cannot be decoded is reported by
-name and skipped; the rest of the corpus still loads.
+from the article's first line. A file that cannot be decoded or read, that is
+empty, or whose name is not UTF-8 is reported by name and skipped; the rest of
+the corpus still loads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, model_validator
@@ -162,13 +164,28 @@ def load_corpus(root: str | Path) -> Corpus:
     for path in article_paths(root):
         relative = path.relative_to(root).as_posix()
         try:
+            relative.encode("utf-8")
+        except UnicodeEncodeError:  # the name's undecodable bytes came through as surrogates
+            problems.append(CorpusProblem(path=shown_name(relative), message="the file name is not valid UTF-8; "
+                                          "skipped (rename it)"))
+            continue
+        try:
             article = load_article(path, root, metadata)
-            # a.txt and a.md would both be "a"
-            articles.append(article.model_copy(update={"id": unique_id(article.id, ids)}))
         except UnicodeDecodeError:
             problems.append(
                 CorpusProblem(path=relative, message="not valid UTF-8 or GB18030 text; skipped (re-save it as UTF-8)")
             )
         except OSError as error:
-            problems.append(CorpusProblem(path=relative, message=f"cannot be read: {error.strerror}"))
+            problems.append(CorpusProblem(path=relative, message=f"cannot be read ({error.strerror}); skipped"))
+        else:
+            if article.text.strip():
+                # a.txt and a.md would both be "a"
+                articles.append(article.model_copy(update={"id": unique_id(article.id, ids)}))
+            else:
+                problems.append(CorpusProblem(path=relative, message="empty (no text); skipped"))
     return Corpus(articles=articles, problems=problems)
+
+
+def shown_name(name: str) -> str:
+    """A file name for messages: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")

@@ -20,7 +20,7 @@ from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
 from qa.retriever import HybridRetriever
-from qa.settings import Settings, get_settings
+from qa.settings import MAX_TOP_K, Settings, get_settings
 from qa.store import ArticleInfo
 from qa.text import sentence_spans
 from qa.types import Answer, Passage, PassageInfo
@@ -34,6 +34,10 @@ class EmptyQuestionError(ValueError):
 
 class QuestionTooLongError(ValueError):
     """The question exceeds the configured length limit."""
+
+
+# Any question will do: answering one loads what loads on first use (jieba's dictionaries and more).
+WARM_UP_QUESTION = "谁在哪一年签约了多少个项目？"
 
 
 class Engine:
@@ -92,6 +96,10 @@ class Engine:
                 log.warning("warning: %s", engine.stale_warning)
         return engine
 
+    def warm_up(self) -> None:
+        """Answer one question now, so that the first real question does not pay for loading models."""
+        self.ask(WARM_UP_QUESTION)
+
     def check_question(self, question: str) -> str:
         """The question stripped, or a clear error for an empty or over-long one."""
         if question is None or not str(question).strip():
@@ -106,6 +114,8 @@ class Engine:
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The ranked passages for a question (reranked by the cross-encoder when one is configured)."""
         question = self.check_question(question)
+        if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
         top_k = top_k or self.settings.top_k
         if self.reranker is None:
             return self.retriever.retrieve(question, top_k)

@@ -7,14 +7,14 @@ Layout of an index folder::
     bm25/           bm25s index over jieba tokens, plus ids.npy
     chunks.sqlite   articles and chunks with offsets and POS tags
 
-A build writes into a temporary sibling folder and renames it into place, so a
-crash never leaves a half-written index where a good one was.
+A build writes into a temporary sibling folder and swaps it into place, so a
+crash never leaves a half-written index where a good one was; it only ever
+replaces an empty folder or an index of this program (qa.folders).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,10 +25,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qa.chunking import chunk_article
-from qa.corpus import Corpus, file_stamps, load_corpus
+from qa.corpus import Corpus, CorpusProblem, file_stamps, load_corpus
 from qa.dense import DenseIndex
+from qa.duplicates import drop_repeated_articles, drop_repeated_chunks
 from qa.encoders import Encoder, load_encoder
-from qa.manifest import IndexMismatchError, Manifest, record_files
+from qa.folders import check_index_target, clean_leftovers, staging_folder, swap_into_place
+from qa.manifest import IndexMismatchError, Manifest, new_generation, record_files
 from qa.settings import Settings
 from qa.sparse import SparseIndex
 from qa.store import ChunkStore
@@ -51,26 +53,43 @@ def index_text(title: str, heading: str, text: str) -> str:
     return "\n".join(part for part in (title, heading, text) if part)
 
 
+def _report(problems: list[CorpusProblem]) -> None:
+    """Log each file that was skipped or shortened, once."""
+    for problem in problems:
+        log.warning("%s: %s", problem.path, problem.message)
+
+
 def build_index(
     corpus: Corpus | str | Path, out_dir: str | Path, settings: Settings, progress: bool = True
 ) -> Manifest:
-    """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there."""
+    """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there.
+
+    out_dir must be new, empty or an index of this program, and must not be or hold
+    the corpus (qa.folders.UnsafeFolderError otherwise); it is checked before the work
+    starts and again just before the new index is swapped in.
+    """
     started = time.perf_counter()
     if isinstance(corpus, Corpus):
         corpus_dir, corpus_files = "", {}
     else:
         # Stamped before reading: a file changed during the build then shows as changed when loading.
         corpus_dir, corpus_files = str(corpus), file_stamps(corpus)
+    out_dir = check_index_target(out_dir, corpus_dir or None)
+    clean_leftovers(out_dir)
+    if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
-    for problem in corpus.problems:
-        log.warning("skipped %s: %s", problem.path, problem.message)
-    if not corpus.articles:
+    articles, repeated = drop_repeated_articles(corpus.articles)
+    if not articles:
+        _report(corpus.problems + repeated)
         raise ValueError(f"no readable articles (.txt, .md) in {corpus_dir or 'the corpus'}")
     encoder = load_encoder(settings.embed_model)
 
-    chunks, titles = [], {a.id: a.title for a in corpus.articles}
-    for article in corpus.articles:
+    chunks, titles = [], {a.id: a.title for a in articles}
+    for article in articles:
         chunks.extend(chunk_article(article, settings.chunk_max_chars, settings.chunk_min_chars))
+    chunks, repeated_paragraphs = drop_repeated_chunks(chunks, {a.id: a.path for a in articles})
+    problems = corpus.problems + repeated + repeated_paragraphs
+    _report(problems)
     for number, chunk in enumerate(chunks):
         chunk.id = number
     ids = np.arange(len(chunks), dtype=np.int64)
@@ -80,16 +99,16 @@ def build_index(
     tags = [pos_tags(c.text) for c in tqdm(chunks, desc="tagging", **bar)]
     vectors = encoder.encode(texts, batch_size=settings.encode_batch_size, progress=progress and None)
 
-    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
+    staging = staging_folder(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         DenseIndex.build(vectors, ids, settings.dense_index).save(staging / DENSE_FILE)
         SparseIndex.build(tokens, ids).save(staging / SPARSE_DIR)
-        ChunkStore.write(staging / STORE_FILE, corpus.articles, chunks, tags)
+        ChunkStore.write(staging / STORE_FILE, articles, chunks, tags)
         manifest = Manifest(
+            generation=new_generation(),
             encoder=encoder.name,
             dim=encoder.dim,
             tokenizer=TOKENIZER_NAME,
@@ -99,36 +118,20 @@ def build_index(
             corpus_dir=corpus_dir,
             corpus_fingerprint=corpus.fingerprint(),
             corpus_files=corpus_files,
-            articles=len(corpus.articles),
+            articles=len(articles),
             chunks=len(chunks),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
-            problems=corpus.problems,
+            problems=problems,
             files=record_files(staging),
         )
         manifest.save(staging)
-        _swap_into_place(staging, out_dir)
+        check_index_target(out_dir, corpus_dir or None)  # the folder may have changed while we encoded
+        swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace target with staging; the old index stays intact until the new one is in place."""
-    retired = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _recover(target: Path) -> None:
-    """If a crash fell between the two renames of a swap, put the retired index back."""
-    if not target.exists():
-        retired = sorted(target.parent.glob(f".{target.name}.old-*"))
-        if retired:
-            os.replace(retired[-1], target)
 
 
 @dataclass
@@ -146,7 +149,8 @@ class HybridIndex:
     def load(cls, folder: str | Path, encoder_name: str | None = None, verify: bool = True) -> "HybridIndex":
         """Load an index, refusing one built with another encoder or format, or damaged."""
         folder = Path(folder)
-        _recover(folder)
+        if not folder.exists():
+            clean_leftovers(folder)  # a crash between the two renames of a swap left the index set aside
         manifest = Manifest.load(folder)
         manifest.check_encoder(encoder_name or manifest.encoder)
         manifest.check_files(folder, hashes=verify)
@@ -155,11 +159,12 @@ class HybridIndex:
         try:
             dense = DenseIndex.load(folder / DENSE_FILE)
             sparse = SparseIndex.load(folder / SPARSE_DIR)
-        except Exception as error:  # faiss and bm25s raise assorted types on bad files
+            store = ChunkStore(folder / STORE_FILE)
+        except Exception as error:  # faiss, bm25s and sqlite3 raise assorted types on bad files
             raise IndexMismatchError(f"cannot read the index in {folder} ({error}); rebuild with `qa index`") from error
         if dense.dim != manifest.dim:
             raise IndexMismatchError(f"{folder / DENSE_FILE} holds {dense.dim}-d vectors, manifest says {manifest.dim}")
-        return cls(folder, manifest, dense, sparse, ChunkStore(folder / STORE_FILE), encoder)
+        return cls(folder, manifest, dense, sparse, store, encoder)
 
     def stale_warning(self, corpus_dir: str | Path) -> str | None:
         """A warning for people when the articles in corpus_dir are not those this index was built from, else None.

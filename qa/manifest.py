@@ -8,9 +8,10 @@ dimension or files do not match, and says what to rebuild.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from qa import __version__
 from qa.corpus import CorpusProblem, file_stamps, load_corpus
@@ -43,6 +44,8 @@ class Manifest(BaseModel):
 
     format_version: int = FORMAT_VERSION
     qa_version: str = __version__
+    # Unique to each build (new_generation()): a server compares it to tell a rebuilt index from the one it serves.
+    generation: str
     encoder: str
     dim: int
     tokenizer: str
@@ -58,7 +61,17 @@ class Manifest(BaseModel):
     built_at: str
     build_seconds: float
     problems: list[CorpusProblem] = []
-    files: dict[str, FileRecord] = {}
+    # Required: a manifest without its file list cannot vouch for the files beside it.
+    files: dict[str, FileRecord] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generation_of_older_manifests(cls, data):
+        """Manifests written before generations existed get one derived from their build, the same at every load."""
+        if isinstance(data, dict) and not data.get("generation"):
+            build = f"{data.get('built_at')}|{data.get('corpus_fingerprint')}".encode()
+            data = {**data, "generation": hashlib.sha256(build).hexdigest()[:32]}
+        return data
 
     def save(self, folder: Path) -> None:
         """Write manifest.json into folder."""
@@ -110,6 +123,11 @@ class Manifest(BaseModel):
             path = folder / name
             if not path.is_file() or path.stat().st_size != record.size or (hashes and sha256_file(path) != record.sha256):
                 raise IndexMismatchError(f"index file {path} is missing or damaged; rebuild with `qa index`")
+
+
+def new_generation() -> str:
+    """A fresh generation id for a new build."""
+    return uuid.uuid4().hex
 
 
 def sha256_file(path: Path) -> str:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.encoders import DEFAULT_ENCODER
+
+MAX_TOP_K = 100  # passages one question may ask for
 
 
 class Settings(BaseSettings):
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
     # Retrieval.
     # Chosen on the news dev split: reading 3 passages beat 5 (EM 0.392 vs 0.381, F1 0.592 vs 0.572)
     # and costs the reader 40% less time.
-    top_k: int = Field(3, ge=1, le=100)
+    top_k: int = Field(3, ge=1, le=MAX_TOP_K)
     candidates: int = Field(30, ge=1, le=1000)
     # Chosen with eval/fusion_sweep.py; see eval/RESULTS.md.
     fusion: Literal["rrf", "weighted", "bm25", "dense"] = "weighted"
@@ -53,6 +55,25 @@ class Settings(BaseSettings):
     max_conversations: int = Field(1000, ge=1)
     conversation_ttl_seconds: int = Field(3600, ge=1)
     max_question_chars: int = Field(500, ge=1)
+    max_turns: int = Field(20, ge=1)  # turns kept per conversation; only the last one is used
+
+    # The server (see qa/api/security.py and qa/serving.py).
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Host headers answered; anything else is refused, so a DNS-rebinding page cannot read the API.
+    allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]
+    # Origins allowed to call the API from their pages (CORS); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    # How often, at most, the server looks at the index folder for a rebuilt or damaged index.
+    index_check_seconds: float = Field(1.0, ge=0)
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        """QA_ALLOWED_HOSTS=a,b and QA_CORS_ORIGINS=https://x,https://y read as lists."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     # The OpenAI-compatible API (/v1): when set, requests must send `Authorization: Bearer <key>`.
     api_key: SecretStr | None = None

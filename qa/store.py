@@ -46,13 +46,24 @@ class ArticleInfo(BaseModel):
 
 
 class ChunkStore:
-    """Read access to a chunk database; one connection per thread."""
+    """Read access to a chunk database through one connection, opened when the store is.
+
+    The open connection keeps reading the file it opened even after the index
+    folder is rebuilt and swapped under a running server; connections opened
+    later by path (one per thread, as before) read the new file, and answers
+    mixed two indexes. Queries are a few rows by key, so one lock serialises them.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"chunk store not found: {self.path}")
-        self._local = threading.local()
+        # immutable: the file never changes in place (builds write a new folder), so no locks or journals
+        self._connection = sqlite3.connect(
+            f"file:{self.path.resolve()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        self._query("SELECT COUNT(*) FROM chunks")  # reads the schema now: a damaged file fails on loading
 
     @staticmethod
     def write(path: str | Path, articles: list[Article], chunks: list[Chunk], tags: list[list[tuple[int, str]]]) -> None:
@@ -82,26 +93,22 @@ class ChunkStore:
         finally:
             db.close()
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
-            self._local.db = db
-        return db
+    def _query(self, sql: str, parameters=()) -> list[tuple]:
+        with self._lock:
+            return self._connection.execute(sql, parameters).fetchall()
 
     def chunks(self, ids: list[int]) -> list[StoredChunk]:
         """The chunks with these ids, in the order asked; unknown ids are skipped."""
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", [int(i) for i in ids])
+        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", [int(i) for i in ids])
         found = {row[0]: row for row in rows}
         return [self._chunk(found[i]) for i in ids if i in found]
 
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
-        rows = self._db.execute("SELECT id, title, source, path, chunk_count, sha256 FROM articles ORDER BY id")
+        rows = self._query("SELECT id, title, source, path, chunk_count, sha256 FROM articles ORDER BY id")
         return [ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4], sha256=r[5]) for r in rows]
 
     def article(self, article_id: str) -> ArticleInfo | None:
@@ -115,7 +122,7 @@ class ChunkStore:
         return cached
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM chunks")[0][0]
 
     @staticmethod
     def _chunk(row) -> StoredChunk:

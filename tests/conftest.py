@@ -33,7 +33,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """Default settings, independent of the developer's QA_* environment."""
-    return Settings(_env_file=None, corpus_dir=CORPUS)
+    # FastAPI's TestClient sends "Host: testserver"; the server answers only the hosts it is told to.
+    defaults = Settings(_env_file=None)
+    return Settings(_env_file=None, corpus_dir=CORPUS, allowed_hosts=[*defaults.allowed_hosts, "testserver"])
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,29 @@ def test_an_answer_expands_to_its_ranked_passages_and_the_resolved_question(live
     page.close()
 
 
+def _violations(page) -> list[str]:
+    """Collects what the browser refused under the Content-Security-Policy, as it reports it on the console."""
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    return refused
+
+
+def test_the_page_and_the_api_docs_run_under_the_content_security_policy(live_server, browser):
+    url = live_server
+    page = browser.new_page()
+    refused, outside = _violations(page), []
+    page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+    page.goto(url)
+    _ask(page, "株洲截至4月底签约了多少个项目？")
+    assert _reply(page, "answered").locator(".answer").inner_text() == "73个"
+    page.goto(url + "/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
+    assert "qa" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator("#operations-default-ask_api_ask_post, .opblock").first.wait_for(timeout=30_000)
+    assert refused == [] and outside == []
+    page.close()
+
+
 def test_the_copy_button_copies_the_answer_with_its_citation(live_server, browser):
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()

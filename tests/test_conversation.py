@@ -46,7 +46,7 @@ def test_store_is_bounded_in_number_and_age():
     a.turns.append("x")
     store.get(None)  # a third one pushes out the least recently used (a)
     assert len(store) == 2
-    assert store.get(a.id).turns == []
+    assert not store.get(a.id).turns
     now[0] = 100.0
     assert len(store) == 0  # all expired
     assert store.get(b.id).id == b.id  # an expired id starts afresh under the same id

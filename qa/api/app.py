@@ -1,4 +1,10 @@
-"""The FastAPI application: loads the engine once at start-up, serves the API and the chat page."""
+"""The FastAPI application: loads the engine once at start-up, serves the API and the chat page.
+
+Around the routes: the request body guard (qa.api.body), error bodies of the
+declared shape (qa.api.errors), security headers, allowed hosts and CORS
+(qa.api.security), /docs from packaged files (qa.api.docs_page), and an engine
+that follows its index folder across rebuilds (qa.generations).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,14 @@ from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
 from qa.api import documents, openai_compat
+from qa.api.body import BodyGuard
+from qa.api.docs_page import install_docs
+from qa.api.errors import install_error_handlers
 from qa.api.routes import api_router
+from qa.api.security import install_security
 from qa.conversation import ConversationStore
 from qa.engine import Engine
+from qa.generations import LiveEngine
 from qa.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -21,15 +32,19 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The application; the engine is loaded at start-up (built from the corpus if there is no index)
-    unless one is given, as tests do."""
-
+    unless one is given, as tests do. Either way it answers a first question before the server
+    listens, so no request pays for loading models."""
     current = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = current
-        app.state.engine = engine or Engine.load(current.index_dir, current, build_if_missing=True, check_corpus=True)
-        app.state.conversations = ConversationStore(current.max_conversations, current.conversation_ttl_seconds)
+        loaded = engine or Engine.load(current.index_dir, current, build_if_missing=True, check_corpus=True)
+        loaded.warm_up()
+        app.state.live = LiveEngine(loaded, current)
+        app.state.conversations = ConversationStore(
+            current.max_conversations, current.conversation_ttl_seconds, max_turns=current.max_turns
+        )
         yield
 
     app = FastAPI(
@@ -37,14 +52,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description="Extractive question answering over a collection of Chinese articles.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; install_docs serves packaged files
+        redoc_url=None,
     )
+    install_error_handlers(app)
     app.include_router(api_router(current.max_question_chars))
     app.include_router(documents.router)
     app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+    install_docs(app)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html")
 
+    app.add_middleware(BodyGuard, max_bytes=current.max_body_bytes)
+    install_security(app, current)
     return app

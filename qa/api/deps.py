@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from qa.conversation import ConversationStore
 from qa.engine import Engine
+from qa.generations import LiveEngine
 from qa.settings import Settings
+
+GENERATION_HEADER = "x-index-generation"
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -14,9 +17,16 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
-    """The engine loaded at start-up."""
-    return request.app.state.engine
+def get_live_engine(request: Request) -> LiveEngine:
+    """The server's engine holder, which follows the index folder across rebuilds."""
+    return request.app.state.live
+
+
+def get_engine(request: Request, response: Response) -> Engine:
+    """The engine for this request, used from its start to its end; the reply names its index generation."""
+    engine = get_live_engine(request).current()
+    response.headers[GENERATION_HEADER] = engine.index.manifest.generation
+    return engine
 
 
 def get_conversations(request: Request) -> ConversationStore:

@@ -5,17 +5,21 @@
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from qa.api.deps import get_conversations, get_engine
+from qa.api.deps import get_conversations, get_engine, get_live_engine
 from qa.api.schemas import ChatResponse, DocumentInfo, ErrorResponse, Health, request_models
 from qa.conversation import ConversationStore, Turn, resolve
 from qa.engine import Engine
+from qa.generations import LiveEngine
 from qa.types import Answer
 
 
 def api_router(max_question_chars: int) -> APIRouter:
     """The /api routes, questions and chat messages limited to max_question_chars (QA_MAX_QUESTION_CHARS)."""
     AskRequest, ChatRequest = request_models(max_question_chars)
-    router = APIRouter(prefix="/api", responses={422: {"model": ErrorResponse}})
+    router = APIRouter(
+        prefix="/api",
+        responses={413: {"model": ErrorResponse, "description": "Request body too large"}, 422: {"model": ErrorResponse}},
+    )
 
     @router.post("/ask", response_model=Answer, summary="Answer one question")
     def ask(request: AskRequest, engine: Engine = Depends(get_engine)) -> Answer:
@@ -42,12 +46,15 @@ def api_router(max_question_chars: int) -> APIRouter:
         return ChatResponse(**answer.model_dump(), conversation_id=conversation.id, resolved_question=question)
 
     @router.get("/health", response_model=Health, summary="Index status")
-    def health(engine: Engine = Depends(get_engine)) -> Health:
-        """Whether the index is loaded, its size and encoder, and whether the corpus has changed since it was built."""
+    def health(live: LiveEngine = Depends(get_live_engine), engine: Engine = Depends(get_engine)) -> Health:
+        """Whether the index is loaded and still the one in its folder ("degraded" and why when not), its size
+        and encoder, and whether the corpus has changed since it was built."""
+        index = live.status()
         manifest = engine.index.manifest
         return Health(
-            status="ok", index_loaded=True, articles=manifest.articles, chunks=manifest.chunks,
-            encoder=manifest.encoder, dim=manifest.dim, dense_index=manifest.dense_index, built_at=manifest.built_at,
+            status=index.status, reason=index.reason, generation=manifest.generation, index_loaded=True,
+            articles=manifest.articles, chunks=manifest.chunks, encoder=manifest.encoder, dim=manifest.dim,
+            dense_index=manifest.dense_index, built_at=manifest.built_at,
             stale=engine.stale_warning is not None, warnings=[engine.stale_warning] if engine.stale_warning else [],
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 
 from qa.types import Answer
@@ -24,7 +26,8 @@ def request_models(max_question_chars: int) -> tuple[type[BaseModel], type[BaseM
         """One question, answered on its own."""
 
         question: str = Field(min_length=1, max_length=max_question_chars, examples=["徐州缓缴社保多少"])
-        top_k: int | None = Field(None, ge=1, le=50, description="Passages the answer is looked for in (default: QA_TOP_K, 3)")
+        top_k: int | None = Field(None, ge=1, le=50, strict=True,
+                                  description="Passages the answer is looked for in (default: QA_TOP_K, 3)")
 
         _strip = field_validator("question")(_not_blank)
 
@@ -54,7 +57,12 @@ class Health(BaseModel):
     status stays "ok" for a stale index: it still answers, from the articles it was built from.
     """
 
-    status: str
+    status: Literal["ok", "degraded"] = Field(
+        description='"ok": serving the index in its folder; "degraded": still answering from the index loaded '
+        "earlier, because the folder has gone, is damaged or holds an index that cannot be loaded"
+    )
+    reason: str | None = Field(None, description="Why the status is degraded")
+    generation: str = Field(description="Id of the index build being served; changes when the index is rebuilt")
     index_loaded: bool
     articles: int
     chunks: int
@@ -76,10 +84,19 @@ class DocumentInfo(BaseModel):
     chunk_count: int
 
 
+class ErrorItem(BaseModel):
+    """One thing wrong with a request: where (body, field), what, and its kind; never the input itself."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorResponse(BaseModel):
-    """What a failed request returns."""
+    """What a failed request returns: a message for people, and for invalid input what was wrong where."""
 
     detail: str
+    errors: list[ErrorItem] = []
 
 
 class DocumentText(DocumentInfo):

@@ -1,0 +1,136 @@
+"""Index generations: a server follows its index folder, switching to a rebuilt index whole.
+
+Every build writes a new folder with a new manifest ``generation`` and swaps it
+into place (qa.index, qa.folders). ``LiveEngine`` holds the engine a server
+answers with. Between requests, at most every ``index_check_seconds``, it stats
+the index folder and the files its manifest lists (no reading); when anything
+changed, a background thread looks closer:
+
+* a new generation is loaded completely (files verified, models warmed up) and
+  then swapped in under a lock; a request takes one engine at its start and
+  uses it to the end, so no answer ever mixes two indexes;
+* a folder that has gone, or whose files no longer match the manifest, or a new
+  generation that cannot be loaded, leaves the loaded engine serving, and
+  ``status()`` says "degraded" with the reason until the folder is whole again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.engine import Engine
+from qa.manifest import MANIFEST_FILE, IndexProblem, Manifest
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Loading retries when the folder is swapped again while a generation is being loaded.
+LOAD_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Whether the index being served is the one in its folder, and if not, why."""
+
+    status: str  # "ok" or "degraded"
+    reason: str | None = None
+
+
+def _stat(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def folder_signature(folder: Path, manifest: Manifest) -> tuple:
+    """What changes when the folder is rebuilt, removed or has a file replaced: stats, no file contents."""
+    return (_stat(folder), _stat(folder / MANIFEST_FILE), tuple(_stat(folder / name) for name in sorted(manifest.files)))
+
+
+class LiveEngine:
+    """The engine a server answers with, following its index folder across rebuilds."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.settings = settings
+        self.folder = Path(engine.index.folder)
+        self._engine = engine
+        self._signature = folder_signature(self.folder, engine.index.manifest)
+        self._reason: str | None = None
+        self._lock = threading.Lock()
+        self._next_check = time.monotonic() + settings.index_check_seconds
+        self._checking = False
+
+    def current(self) -> Engine:
+        """The engine for one request, after a look at the folder if none was taken recently."""
+        if time.monotonic() >= self._next_check:
+            self._look()
+        return self._engine
+
+    def status(self) -> IndexStatus:
+        """"ok" while the loaded generation is the one in the folder, else "degraded" and why."""
+        self.current()
+        reason = self._reason
+        return IndexStatus("degraded", reason) if reason else IndexStatus("ok")
+
+    def _look(self) -> None:
+        """Start a closer look in the background when the folder's signature changed."""
+        with self._lock:
+            now = time.monotonic()
+            if self._checking or now < self._next_check:
+                return
+            self._next_check = now + self.settings.index_check_seconds
+            signature = folder_signature(self.folder, self._engine.index.manifest)
+            if signature == self._signature:
+                return
+            self._checking = True
+        threading.Thread(target=self._follow, args=(signature,), name="index-follower", daemon=True).start()
+
+    def _follow(self, signature: tuple) -> None:
+        """Swap in a new generation, or record why the folder cannot be served from."""
+        try:
+            self._reason = self._update()
+        except Exception as error:  # anything at all: the loaded engine keeps serving
+            log.exception("looking at the index in %s failed", self.folder)
+            self._reason = f"the index in {self.folder} could not be checked ({error.__class__.__name__}: {error})"
+        finally:
+            with self._lock:
+                self._signature = signature
+                self._checking = False
+        if self._reason:
+            log.warning("index degraded: %s", self._reason)
+
+    def _update(self) -> str | None:
+        """Load and swap in a new generation; returns why the folder cannot be served from, or None."""
+        serving = self._engine.index.manifest
+        still = f"still serving the index built at {serving.built_at} (generation {serving.generation[:8]})"
+        if not self.folder.is_dir():
+            return f"the index folder {self.folder} has gone; {still}"
+        try:
+            manifest = Manifest.load(self.folder)
+            if manifest.generation == serving.generation:
+                manifest.check_files(self.folder)
+                return None
+            engine = self._load_generation()
+        except IndexProblem as error:
+            return f"{error}; {still}"
+        with self._lock:
+            self._engine = engine
+        log.warning("now serving generation %s of %s", engine.index.manifest.generation[:8], self.folder)
+        return None
+
+    def _load_generation(self) -> Engine:
+        """A fully loaded, warmed-up engine of the folder as it is, loaded from one folder (not across a swap)."""
+        for _ in range(LOAD_ATTEMPTS):
+            before = os.stat(self.folder).st_ino
+            engine = Engine.load(self.folder, self.settings)
+            if os.stat(self.folder).st_ino == before:
+                engine.warm_up()
+                return engine
+        raise IndexProblem(f"the index in {self.folder} kept changing while it was loaded")
