@@ -59,7 +59,7 @@ def test_a_shorter_question_limit_from_the_settings_is_enforced_and_documented(e
         for path, field in (("/api/ask", "question"), ("/api/chat", "message")):
             response = client.post(path, json={field: "徐州今年缓缴社保费用多少"})
             assert response.status_code == 422
-            error = response.json()["detail"][0]
+            error = response.json()["errors"][0]
             assert error["loc"] == ["body", field] and "at most 10 characters" in error["msg"]
         schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert schemas["AskRequest"]["properties"]["question"]["maxLength"] == 10

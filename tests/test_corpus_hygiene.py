@@ -72,7 +72,7 @@ def test_repeated_articles_and_paragraphs_are_indexed_once_and_do_not_crowd_out_
     assert all("same text as copy0.txt" in problems[f"copy{n}.txt"] for n in range(1, 10))
     assert "1 paragraph repeating earlier text" in problems["quote.txt"]
 
-    answer = Engine.load(tmp_path / "index", settings).ask("徐州缓缴社保多少")
+    answer = Engine.load(tmp_path / "index", settings).ask("徐州缓缴社保多少", top_k=5)
     texts = [p.text for p in answer.passages]
     assert len(texts) == len(set(texts)) == 5
-    assert answer.answer == "超31亿元" and not answer.abstained
+    assert sum("超31亿元" in text for text in texts) == 1, "the repeated paragraph is one passage, not five"

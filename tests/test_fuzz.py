@@ -19,6 +19,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -40,10 +41,15 @@ POISONS = [math.nan, math.inf, -math.inf, "\ud800", "\udfff", "徐州\udc00缓�
 CASES: Counter = Counter()
 
 
+# The /v1 routes declare the optional API key (QA_API_KEY) as a security scheme; the fuzzed server
+# has one set, so that a request without it is rightly refused, and the generated cases carry it.
+API_KEY = "fuzz-key"
+
+
 @pytest.fixture(scope="module")
 def app(engine, settings):
     """The application over the real engine, with its start-up done (engine warmed up, conversation store made)."""
-    application = create_app(settings, engine)
+    application = create_app(settings.model_copy(update={"api_key": SecretStr(API_KEY)}), engine)
     with TestClient(application):
         yield application
 
@@ -72,7 +78,7 @@ schema.config.generation.update(
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_schema_conformance(case, app):
     CASES[f"{case.method} {case.path}"] += 1
-    case.call_and_validate(checks=CHECKS, app=app)
+    case.call_and_validate(checks=CHECKS, app=app, headers={"Authorization": f"Bearer {API_KEY}"})
 
 
 def _poison(value, where: int, poison):
@@ -102,7 +108,8 @@ BODY_OPERATIONS = [
 @pytest.mark.parametrize("method, path", BODY_OPERATIONS)
 @given(data=st.data())
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_nan_infinity_and_surrogates_get_422(client, method, path, data):
+def test_nan_infinity_and_surrogates_are_refused(client, method, path, data):
+    """422 of the declared shape; on the OpenAI-compatible routes 400 in OpenAI's error shape, as OpenAI answers."""
     case = data.draw(schema[path][method].as_strategy())
     if not isinstance(case.body, dict):
         return  # only JSON objects can carry them
@@ -111,5 +118,9 @@ def test_nan_infinity_and_surrogates_get_422(client, method, path, data):
     # Sent as Python's json module writes it: NaN and Infinity literals, surrogates as \\ud800 escapes.
     raw = json.dumps(poisoned).encode("ascii")
     response = client.request(method, path, content=raw, headers={"content-type": "application/json"})
-    assert response.status_code == 422, response.text
-    assert set(response.json()) == {"detail", "errors"}
+    if path.startswith("/v1/"):
+        assert response.status_code == 400, response.text
+        assert set(response.json()) == {"error"} and response.json()["error"]["type"] == "invalid_request_error"
+    else:
+        assert response.status_code == 422, response.text
+        assert set(response.json()) == {"detail", "errors"}

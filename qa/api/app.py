@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
-from qa.api import documents, openai_compat
+from qa.api import documents, openai_compat, openai_errors
 from qa.api.body import BodyGuard
 from qa.api.docs_page import install_docs
 from qa.api.errors import install_error_handlers
@@ -66,6 +66,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html")
 
-    app.add_middleware(BodyGuard, max_bytes=current.max_body_bytes)
+    app.add_middleware(BodyGuard, max_bytes=current.max_body_bytes, responders={"/v1": openai_errors.body_error})
     install_security(app, current)
     return app

@@ -18,7 +18,9 @@ import email.message
 import json
 import math
 import re
+from collections.abc import Callable
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.api.errors import error_response
@@ -97,9 +99,16 @@ def _is_json(content_type: str | None) -> bool:
 class BodyGuard:
     """ASGI middleware: 413 for bodies over max_bytes, 422 for JSON bodies that are not strict JSON."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, responders: dict[str, Callable[[int, str], Response]] | None = None):
+        # responders: for a path prefix (/v1), the error response in that API's own shape.
         self.app = app
         self.max_bytes = max_bytes
+        self.responders = responders or {}
+
+    def _error(self, scope: Scope, status: int, message: str, errors: list[ErrorItem] | None = None) -> Response:
+        path = scope.get("path", "")
+        responder = next((r for prefix, r in self.responders.items() if path.startswith(prefix)), None)
+        return responder(status, message) if responder else error_response(status, message, errors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +135,7 @@ class BodyGuard:
         if body and _is_json(_header(scope, b"content-type")):
             problem = json_problem(body)
             if problem:
-                response = error_response(422, problem, [ErrorItem(loc=["body"], msg=problem, type="json_invalid")])
+                response = self._error(scope, 422, problem, [ErrorItem(loc=["body"], msg=problem, type="json_invalid")])
                 await response(scope, receive, send)
                 return
 
@@ -142,7 +151,7 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, f"the request body is larger than the limit of {self.max_bytes} bytes")
+        response = self._error(scope, 413, f"the request body is larger than the limit of {self.max_bytes} bytes")
         # The rest of the body is not read: close the connection rather than drain it.
         response.headers["connection"] = "close"
         await response(scope, receive, send)

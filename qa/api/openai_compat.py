@@ -31,9 +31,9 @@ from qa.api.openai_schemas import (
     ChunkChoice,
     CompletionAnswer,
     Delta,
-    ErrorResponse,
     ModelCard,
     ModelList,
+    OpenAIErrorResponse,
 )
 from qa.conversation import resolve_history
 from qa.engine import Engine
@@ -48,7 +48,7 @@ router = APIRouter(
     tags=["OpenAI-compatible"],
     route_class=OpenAIRoute,
     dependencies=[Depends(require_api_key)],
-    responses={400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    responses={400: {"model": OpenAIErrorResponse}, 401: {"model": OpenAIErrorResponse}, 404: {"model": OpenAIErrorResponse}},
 )
 
 
@@ -81,7 +81,9 @@ def model(model: str, engine: Engine = Depends(get_engine)) -> ModelCard:
     "/chat/completions",
     response_model=ChatCompletion,
     summary="Answer the last user message of a conversation",
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    # Each server-sent event is {"data": a ChatCompletionChunk as JSON, or "[DONE]"}.
+    responses={200: {"content": {"text/event-stream": {"schema": {
+        "type": "object", "properties": {"data": {"type": "string"}}, "required": ["data"]}}},
                      "description": "A ChatCompletion, or with stream: ChatCompletionChunk events ending with [DONE]"}},
 )
 def chat_completions(request: ChatCompletionRequest, engine: Engine = Depends(get_engine)):

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from qa.api.openai_schemas import ErrorDetail, ErrorResponse
+from qa.api.openai_schemas import ErrorDetail, OpenAIErrorResponse
 
 
 class OpenAIError(Exception):
@@ -31,7 +31,7 @@ class OpenAIError(Exception):
 
     def response(self) -> JSONResponse:
         """The JSON error response."""
-        return JSONResponse(ErrorResponse(error=self.detail).model_dump(), self.status, headers=self.headers)
+        return JSONResponse(OpenAIErrorResponse(error=self.detail).model_dump(), self.status, headers=self.headers)
 
     @classmethod
     def from_http(cls, error: HTTPException) -> OpenAIError:
@@ -69,3 +69,9 @@ class OpenAIRoute(APIRoute):
                 return OpenAIError.from_http(error).response()
 
         return handle
+
+
+def body_error(status: int, message: str) -> JSONResponse:
+    """A body the server refused before routing (qa.api.body), in OpenAI's shape: a body that is
+    not strict JSON is a bad request (400), as OpenAI answers it; a body too large stays 413."""
+    return OpenAIError(400 if status == 422 else status, message, param=None).response()

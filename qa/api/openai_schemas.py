@@ -51,8 +51,8 @@ class ChatCompletionRequest(BaseModel):
                    {"role": "assistant", "content": "答案：73个"},
                    {"role": "user", "content": "合同引资总额呢？"}]],
     )
-    stream: bool = Field(False, description="Server-sent events in OpenAI's chunk format, ending with [DONE]")
-    n: int = Field(1, ge=1, le=1, description="Only one choice: the answer is cut from the text, not sampled")
+    stream: bool = Field(False, strict=True, description="Server-sent events in OpenAI's chunk format, ending with [DONE]")
+    n: int = Field(1, ge=1, le=1, strict=True, description="Only one choice: the answer is cut from the text, not sampled")
 
     @field_validator("messages")
     @classmethod
@@ -161,7 +161,7 @@ class ErrorDetail(BaseModel):
     code: str | None = None
 
 
-class ErrorResponse(BaseModel):
+class OpenAIErrorResponse(BaseModel):
     """OpenAI's error shape."""
 
     error: ErrorDetail
