@@ -12,7 +12,7 @@ import threading
 
 import jieba
 
-from qa.text import fold, is_punct
+from qa.text import fold, is_cjk, is_punct
 
 TOKENIZER_NAME = f"jieba-search-{jieba.__version__}"
 
@@ -60,9 +60,18 @@ def word_frequency(word: str) -> int:
     return jieba.dt.FREQ.get(word, 0) or 0
 
 
-def pos_tags(text: str) -> list[tuple[int, str]]:
-    """jieba part-of-speech words of a text as (length, tag) pairs, which tile the text exactly."""
+def pos_tags(text: str, max_unseen_for_hmm: int | None = None) -> list[tuple[int, str]]:
+    """jieba part-of-speech words of a text as (length, tag) pairs, which tile the text exactly.
+
+    jieba's tagging HMM tries every one of its states for a character it has no statistics for
+    (about 6 ms each here), so 128 random rare ideographs took over a second. With
+    max_unseen_for_hmm set, a text holding more such ideographs than that is cut by the
+    dictionary alone: real questions have a handful at most, and the work stays linear.
+    """
     import jieba.posseg
 
     _init()
-    return [(len(pair.word), pair.flag) for pair in jieba.posseg.lcut(text)]
+    hmm = max_unseen_for_hmm is None or (
+        sum(is_cjk(c) and c not in jieba.posseg.char_state_tab_P for c in text) <= max_unseen_for_hmm
+    )
+    return [(len(pair.word), pair.flag) for pair in jieba.posseg.lcut(text, HMM=hmm)]

@@ -112,3 +112,22 @@ def test_model_file_round_trip_and_version_check(tmp_path):
     model_file.save(data, tmp_path / "old.pt")
     with pytest.raises(model_file.ModelMismatchError):
         model_file.load(tmp_path / "old.pt")
+
+
+def test_a_question_of_rare_ideographs_is_tagged_by_the_dictionary_alone():
+    """Bounded work: jieba's tagging HMM costs milliseconds per ideograph it has no statistics for."""
+    import random
+
+    import jieba.posseg
+
+    from qa.answer.encoding import MAX_UNSEEN_FOR_HMM
+    from qa.tokenization import pos_tags
+
+    rng = random.Random(0)
+    rare = "".join(c for c in (chr(rng.randint(0x9000, 0x9FFF)) for _ in range(400))
+                   if c not in jieba.posseg.char_state_tab_P)[:100]
+    assert len(rare) == 100
+    dictionary_only = [(len(p.word), p.flag) for p in jieba.posseg.lcut(rare, HMM=False)]
+    assert pos_tags(rare, MAX_UNSEEN_FOR_HMM) == dictionary_only
+    question = "株洲截至4月底签约了多少个项目？"
+    assert pos_tags(question, MAX_UNSEEN_FOR_HMM) == pos_tags(question)  # real questions keep the HMM

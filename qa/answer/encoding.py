@@ -28,6 +28,9 @@ PASSAGE_FEATURES = ("char", "pos", "boundary", "char_in_question", "word_in_ques
 QUESTION_FEATURES = ("char", "pos", "boundary")
 FLAGS = ("char_in_question", "word_in_question")
 FEATURE_VERSION = 1
+# Characters unknown to jieba's tagger past which a question is tagged without its HMM (bounded work;
+# see qa.tokenization.pos_tags). Passages are tagged once, at index time, and keep the HMM.
+MAX_UNSEEN_FOR_HMM = 8
 _B, _M, _E, _S = (BOUNDARIES.index(t) for t in "BMES")
 
 
@@ -87,7 +90,7 @@ class EncodedPassage:
 
 def encode_question(question: str, vocabulary: CharVocabulary, tags: list[tuple[int, str]] | None = None) -> EncodedQuestion:
     """The question's features; tags are computed with jieba unless given."""
-    tags = pos_tags(question) if tags is None else tags
+    tags = pos_tags(question, MAX_UNSEEN_FOR_HMM) if tags is None else tags
     pos, boundary = tag_arrays(tags, len(question))
     folded = fold(question).lower()
     return EncodedQuestion(
