@@ -109,6 +109,8 @@ def main() -> None:
         "",
         table({n: results[n] for n in order}, before),
         "",
+        "Ablations, what was tried and dropped, and the rules that remain: [eval/ABLATIONS.md](ABLATIONS.md).",
+        "",
         "## Latency (news dev split, index loaded, one thread for answers)",
         "",
         bench,
