@@ -365,8 +365,8 @@ def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.n
                     if reading.chosen is None:
                         continue
                     best = reading.spans[reading.chosen]
-                    answer = passages[best.passage].chunk.text[best.start : best.end]
-                    features.append(confidence_features(reading.spans, reading.chosen, passages))
+                    answer = reading.passages[best.passage].chunk.text[best.start : best.end]
+                    features.append(confidence_features(reading.spans, reading.chosen, reading.passages))
                     labels.append(f1_score(answer, item.answers) >= RIGHT_F1)
                     answerable.append(has_gold)
     return np.array(features), np.array(labels), np.array(answerable)

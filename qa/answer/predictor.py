@@ -30,8 +30,10 @@ MAX_PASSAGE_CHARS = 400
 
 @dataclass
 class Reading:
-    """What the reader made of a question and its passages: every passage's best span, and the chosen one."""
+    """What the reader made of a question and its passages: the passages it read (those with text),
+    every one's best span (indexed like them), and the chosen span."""
 
+    passages: list[Passage]
     spans: list[PassageSpan]
     chosen: int | None
 
@@ -48,7 +50,7 @@ class Predictor:
         """Every passage's most probable span; chosen is the best of them (None without passages)."""
         passages = [p for p in passages if p.chunk.text]
         if not passages or not question:
-            return Reading([], None)
+            return Reading(passages, [], None)
         asked = encode_question(question[:MAX_QUESTION_CHARS], self.vocabulary)
         encoded = [
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
@@ -57,17 +59,16 @@ class Predictor:
             start, end, no_answer = self.network(collate([(asked, e) for e in encoded]))
         spans = best_spans(start, end, no_answer, [len(e.text) for e in encoded])
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
-        return Reading(spans, chosen)
+        return Reading(passages, spans, chosen)
 
     def predict(self, question: str, passages: list[Passage]) -> Answer:
         """The answer to the question from the passages, with its sentence, source and confidence."""
-        passages = [p for p in passages if p.chunk.text]
         reading = self.read(question, passages)
         if reading.chosen is None:
             return Answer(question=question, answer="", sentence="", confidence=0.0, abstained=True)
         best = reading.spans[reading.chosen]
-        confidence = self.calibrator(confidence_features(reading.spans, reading.chosen, passages))
-        passage = passages[best.passage]
+        confidence = self.calibrator(confidence_features(reading.spans, reading.chosen, reading.passages))
+        passage = reading.passages[best.passage]
         text = passage.chunk.text
         sentence = next(((s, e) for s, e in sentence_spans(text) if s <= best.start < e), (best.start, best.end))
         return self.answer_at(question, passage, (sentence[0], max(sentence[1], best.end)), (best.start, best.end),
