@@ -2,6 +2,7 @@
 // Everything from the server is inserted as text (textContent), never as HTML.
 
 import { renderAnswer } from "./answer.js";
+import "./documents.js";
 
 const messages = document.getElementById("messages");
 const form = document.getElementById("ask-form");
