@@ -124,7 +124,8 @@ async function refreshList() {
     list.dataset.state = "loaded";
   } catch (error) {
     count.textContent = "已收录的文章";
-    list.replaceChildren(element("li", "document-error", "无法载入文章列表：" + error.message));
+    const why = error instanceof TypeError ? "无法连接服务器" : error.message; // fetch's own failure: no reply
+    list.replaceChildren(element("li", "document-error", "无法载入文章列表：" + why));
     list.dataset.state = "error";
   }
 }
