@@ -8,6 +8,7 @@ dimension or files do not match, and says what to rebuild.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from pathlib import Path
 
@@ -90,15 +91,16 @@ class Manifest(BaseModel):
         if not path.is_file():
             raise IndexMissingError(f"no index in {folder} (no {MANIFEST_FILE}); build one with `qa index`")
         try:
-            manifest = cls.model_validate_json(path.read_text("utf-8"))
+            data = json.loads(path.read_text("utf-8"))
+            version = data.get("format_version") if isinstance(data, dict) else None
+            if version is not None and version != FORMAT_VERSION:  # an older layout, not damage: say so
+                raise IndexMismatchError(
+                    f"{folder} has index format {version}, this version reads {FORMAT_VERSION}; "
+                    "rebuild it with `qa index`"
+                )
+            return cls.model_validate(data)
         except (ValidationError, ValueError) as error:
             raise IndexMismatchError(f"{path} is damaged ({error.__class__.__name__}); rebuild with `qa index`") from error
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"{folder} has index format {manifest.format_version}, this version reads {FORMAT_VERSION}; "
-                "rebuild it with `qa index`"
-            )
-        return manifest
 
     def check_encoder(self, name: str, dim: int | None = None) -> None:
         """Refuse a question encoder other than the one the vectors were made with."""

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.api.auth import require_write_key
 from qa.api.deps import get_collection, get_engine
@@ -74,11 +75,17 @@ async def _incoming(request: Request, field: str) -> list[IncomingDocument]:
     """The documents of a write request: the files of a multipart field, or one JSON article."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        async with request.form(max_files=MAX_FILES) as form:
+        try:
+            form = await request.form(max_files=MAX_FILES)
+        except StarletteHTTPException as error:  # Starlette's 400 for a malformed body: invalid input, like the rest
+            raise HTTPException(422, f"malformed multipart body: {error.detail}") from None
+        try:
             uploads = [item for item in form.getlist(field) if isinstance(item, UploadFile)]
             if not uploads:
                 raise HTTPException(422, f"no files in the form field {field!r}")
             return [IncomingDocument(name=upload.filename or "upload.txt", data=await upload.read()) for upload in uploads]
+        finally:
+            await form.close()  # the spooled temporary files
     if kind == "application/json" or kind.endswith("+json"):
         try:
             article = DocumentIn.model_validate_json(await request.body())
