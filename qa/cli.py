@@ -1,4 +1,4 @@
-"""The ``qa`` command: build an index, ask questions, evaluate, serve the chat, chat in the terminal."""
+"""The ``qa`` command: build an index, add and remove articles, ask questions, evaluate, serve the chat, chat in the terminal."""
 
 from __future__ import annotations
 
@@ -83,6 +83,77 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"indexed {manifest.articles} articles, {manifest.chunks} chunks into {target} "
         f"({manifest.encoder}, {manifest.dim}-d, {manifest.dense_index}) in {manifest.build_seconds:.1f} s"
     )
+    return 0
+
+
+STATUS_STYLE = {"added": "green", "replaced": "green", "removed": "green", "duplicate": "yellow", "rejected": "red"}
+
+
+def _print_report(report, settings: Settings) -> int:
+    """Print a write's outcomes, one line each, and compact when due; 1 when anything was rejected."""
+    for outcome in report.outcomes:
+        style = STATUS_STYLE[outcome.status]
+        what = f" → {escape(outcome.article_id)}" if outcome.article_id and outcome.article_id != outcome.name else ""
+        detail = f" ({outcome.chunks} chunks)" if outcome.status in ("added", "replaced", "removed") else ""
+        reason = f": {escape(outcome.reason)}" if outcome.reason else ""
+        out.print(f"[{style}]{outcome.status}[/] {escape(outcome.name)}{what}{detail}{reason}")
+    out.print(f"[dim]generation {report.generation[:8]} in {report.seconds:.2f} s[/]")
+    if report.compaction_due:
+        from qa.writer import IndexWriter
+
+        compacted = IndexWriter(settings.index_dir, settings).compact()
+        out.print(f"[dim]compacted the index into one segment in {compacted.seconds:.2f} s[/]")
+    return 1 if any(o.status == "rejected" for o in report.outcomes) else 0
+
+
+def _writer(args: argparse.Namespace):
+    from qa.writer import IndexWriter
+
+    settings = _settings(args)
+    return IndexWriter(settings.index_dir, settings, progress=True), settings
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from qa.intake import read_paths
+
+    writer, settings = _writer(args)
+    return _print_report(writer.add(read_paths(args.paths)), settings)
+
+
+def cmd_replace(args: argparse.Namespace) -> int:
+    from qa.intake import read_paths
+
+    writer, settings = _writer(args)
+    return _print_report(writer.replace(args.article_id, read_paths([args.path])[0]), settings)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    writer, settings = _writer(args)
+    return _print_report(writer.remove(args.article_ids), settings)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    writer, _ = _writer(args)
+    report = writer.compact()
+    out.print(f"compacted the index into one segment in {report.seconds:.2f} s (generation {report.generation[:8]})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from qa.deletions import Deletions
+    from qa.manifest import Manifest
+    from qa.segmented import SegmentedStore
+
+    folder = Path(_settings(args).index_dir)
+    manifest = Manifest.load(folder)
+    articles = SegmentedStore.open(folder, manifest.segments, Deletions.load(folder)).articles()
+    if args.json:
+        print(json.dumps([a.model_dump(exclude={"sha256"}) for a in articles], ensure_ascii=False, indent=2))
+        return 0
+    for article in articles:
+        out.print(f"{escape(article.id)}\t{article.chunk_count} chunks\t{article.added_at}\t{escape(article.title)}")
+    out.print(f"[dim]{manifest.articles} articles, {manifest.chunks} chunks in {len(manifest.segments)} "
+              f"segment{'s' if len(manifest.segments) != 1 else ''}[/]")
     return 0
 
 
@@ -190,6 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--dense-index", choices=["flat", "hnsw", "ivf"], help="FAISS index type (default: flat)")
     index.set_defaults(run=cmd_index)
 
+    add = sub.add_parser("add", help="add articles (files or folders of .txt/.md) to the index, without a rebuild")
+    add.add_argument("paths", nargs="+", help="files or folders")
+    _index_options(add)
+    add.set_defaults(run=cmd_add)
+
+    replace = sub.add_parser("replace", help="replace an indexed article by a file, keeping its id")
+    replace.add_argument("article_id")
+    replace.add_argument("path", help="the new .txt/.md file")
+    _index_options(replace)
+    replace.set_defaults(run=cmd_replace)
+
+    remove = sub.add_parser("remove", help="remove articles from the index by id (see `qa list`)")
+    remove.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
+    _index_options(remove)
+    remove.set_defaults(run=cmd_remove)
+
+    listing = sub.add_parser("list", help="list the indexed articles")
+    listing.add_argument("--json", action="store_true", help="print them as JSON")
+    _index_options(listing)
+    listing.set_defaults(run=cmd_list)
+
+    compact = sub.add_parser("compact", help="merge the index's segments into one and drop removed chunks for good")
+    _index_options(compact)
+    compact.set_defaults(run=cmd_compact)
+
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")
     ask.add_argument("--json", action="store_true", help="print the result object as JSON")
@@ -227,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, IndexProblem) as error:
+    except (ValueError, FileNotFoundError, LookupError, RuntimeError, IndexProblem) as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}")
         return 2 if isinstance(error, ValueError) else 1
     except KeyboardInterrupt:

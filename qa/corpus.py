@@ -114,23 +114,31 @@ def first_line(text: str) -> str:
     return ""
 
 
-def load_article(path: Path, root: Path, metadata: dict | None = None) -> Article:
-    """Read one article file, its id the path without suffix; raises UnicodeDecodeError when it cannot be decoded."""
-    text = decode(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
-    relative = path.relative_to(root).as_posix()
-    markdown = path.suffix.lower() != ".txt"
-    fields = dict((metadata or {}).get(relative, {}))
+def article_from_text(text: str, relative: str, fields: dict | None = None) -> Article:
+    """An article from its decoded text and its name (a relative path: the id is the name without suffix).
+
+    fields (title, source) come first from Markdown front matter, then from fields, then the first line.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    markdown = Path(relative).suffix.lower() != ".txt"
+    fields = dict(fields or {})
     if markdown:
         front, text = split_front_matter(text)
         fields.update(front)
     return Article(
-        id=relative.rsplit(".", 1)[0],
+        id=relative.rsplit(".", 1)[0] if "." in Path(relative).name else relative,
         title=fields.get("title") or first_line(text) or relative,
         source=fields.get("source", ""),
         path=relative,
         text=text,
         markdown=markdown,
     )
+
+
+def load_article(path: Path, root: Path, metadata: dict | None = None) -> Article:
+    """Read one article file, its id the path without suffix; raises UnicodeDecodeError when it cannot be decoded."""
+    relative = path.relative_to(root).as_posix()
+    return article_from_text(decode(path.read_bytes()), relative, (metadata or {}).get(relative, {}))
 
 
 def article_paths(root: Path) -> list[Path]:

@@ -55,9 +55,26 @@ class DenseIndex:
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, chunk ids) for one (1, dim) query row; missing hits are dropped."""
-        scores, ids = self.index.search(np.ascontiguousarray(query, dtype=np.float32), min(k, len(self)))
+        k = min(k, len(self))
+        if k <= 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = self.index.search(np.ascontiguousarray(query, dtype=np.float32), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (chunk id, vector) held, read back from the index (for compaction; no re-encoding)."""
+        if isinstance(self.index, faiss.IndexIDMap2):
+            ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            return ids, faiss.downcast_index(self.index.index).reconstruct_n(0, len(ids))
+        ivf = faiss.extract_index_ivf(self.index)
+        lists = ivf.invlists
+        ids = np.concatenate(
+            [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy() for i in range(ivf.nlist)]
+            or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        return ids, ivf.reconstruct_batch(ids) if len(ids) else np.zeros((0, self.dim), np.float32)
 
     def save(self, path: str | Path) -> None:
         """Write the index to one file."""

@@ -71,6 +71,7 @@ class Engine:
         build_if_missing: bool = False,
         model: dict | None = None,
         check_corpus: bool = False,
+        reuse: "Engine | None" = None,
     ) -> "Engine":
         """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked.
 
@@ -78,11 +79,15 @@ class Engine:
         check_corpus compares the index with the articles in settings.corpus_dir, which it is
         meant to answer from; when they have changed, a warning is logged and kept in
         stale_warning, and the index is served as it is.
+        reuse: an engine loaded earlier from this folder, whose unchanged segments, encoder and
+        reader are taken over (following an addition costs what the addition wrote).
         """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
+        if reuse is not None and model is None:
+            model = reuse.predictor.model
         try:
-            index = HybridIndex.load(index_dir, settings.embed_model)
+            index = HybridIndex.load(index_dir, settings.embed_model, reuse=reuse.index if reuse else None)
         except IndexMissingError:
             if not build_if_missing:
                 raise

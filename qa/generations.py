@@ -12,6 +12,11 @@ changed, a background thread looks closer:
 * a folder that has gone, or whose files no longer match the manifest, or a new
   generation that cannot be loaded, leaves the loaded engine serving, and
   ``status()`` says "degraded" with the reason until the folder is whole again.
+
+A new generation is loaded with the serving engine's segments, encoder and
+reader reused where unchanged, so following an addition (from ``qa add`` or
+from this server's own upload, which calls ``refresh()`` before replying) costs
+what the addition wrote.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ class LiveEngine:
         self._lock = threading.Lock()
         self._next_check = time.monotonic() + settings.index_check_seconds
         self._checking = False
+        self._loading = threading.Lock()  # one generation load at a time (follower thread or refresh)
 
     def current(self) -> Engine:
         """The engine for one request, after a look at the folder if none was taken recently."""
@@ -106,31 +112,40 @@ class LiveEngine:
         if self._reason:
             log.warning("index degraded: %s", self._reason)
 
+    def refresh(self) -> None:
+        """Serve the generation now in the folder before returning (after this process wrote it)."""
+        reason = self._update()
+        with self._lock:
+            self._reason = reason
+            self._signature = folder_signature(self.folder, self._engine.index.manifest)
+        if reason:
+            log.warning("index degraded: %s", reason)
+
     def _update(self) -> str | None:
         """Load and swap in a new generation; returns why the folder cannot be served from, or None."""
-        serving = self._engine.index.manifest
-        still = f"still serving the index built at {serving.built_at} (generation {serving.generation[:8]})"
-        if not self.folder.is_dir():
-            return f"the index folder {self.folder} has gone; {still}"
-        try:
-            manifest = Manifest.load(self.folder)
-            if manifest.generation == serving.generation:
-                manifest.check_files(self.folder)
-                return None
-            engine = self._load_generation()
-        except IndexProblem as error:
-            return f"{error}; {still}"
-        with self._lock:
-            self._engine = engine
-        log.warning("now serving generation %s of %s", engine.index.manifest.generation[:8], self.folder)
-        return None
+        with self._loading:
+            serving = self._engine.index.manifest
+            still = f"still serving the index built at {serving.built_at} (generation {serving.generation[:8]})"
+            if not self.folder.is_dir():
+                return f"the index folder {self.folder} has gone; {still}"
+            try:
+                manifest = Manifest.load(self.folder)
+                if manifest.generation == serving.generation:
+                    manifest.check_files(self.folder)
+                    return None
+                engine = self._load_generation()
+            except IndexProblem as error:
+                return f"{error}; {still}"
+            with self._lock:
+                self._engine = engine
+            log.info("now serving generation %s of %s", engine.index.manifest.generation[:8], self.folder)
+            return None
 
     def _load_generation(self) -> Engine:
-        """A fully loaded, warmed-up engine of the folder as it is, loaded from one folder (not across a swap)."""
+        """A loaded engine of the folder as it is, loaded from one folder (not across a swap), sharing what is unchanged."""
         for _ in range(LOAD_ATTEMPTS):
             before = os.stat(self.folder).st_ino
-            engine = Engine.load(self.folder, self.settings)
+            engine = Engine.load(self.folder, self.settings, reuse=self._engine)
             if os.stat(self.folder).st_ino == before:
-                engine.warm_up()
                 return engine
         raise IndexProblem(f"the index in {self.folder} kept changing while it was loaded")

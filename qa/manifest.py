@@ -8,6 +8,7 @@ dimension or files do not match, and says what to rebuild.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from qa import __version__
 from qa.corpus import CorpusProblem, file_stamps, load_corpus
+from qa.segment import SegmentRecord
 
-FORMAT_VERSION = 1
+# 2: the index is a list of segments plus deletions (qa.segment, qa.deletions), so articles can be added and removed.
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 
 
@@ -56,10 +59,14 @@ class Manifest(BaseModel):
     corpus_fingerprint: str
     # file_stamps of the corpus folder at build time (empty for an index of a Corpus object or an older manifest)
     corpus_files: dict[str, tuple[int, int]] = {}
-    articles: int
+    articles: int  # as the index is now, after any additions and removals
     chunks: int
-    built_at: str
+    built_at: str  # of the full build (`qa index`)
     build_seconds: float
+    updated_at: str = ""  # of the last addition, removal or compaction, if any
+    segments: list[SegmentRecord]
+    next_chunk_id: int  # chunk ids are never reused, so a removed chunk cannot come back as another
+    next_segment: int
     problems: list[CorpusProblem] = []
     # Required: a manifest without its file list cannot vouch for the files beside it.
     files: dict[str, FileRecord] = Field(min_length=1)
@@ -84,15 +91,16 @@ class Manifest(BaseModel):
         if not path.is_file():
             raise IndexMissingError(f"no index in {folder} (no {MANIFEST_FILE}); build one with `qa index`")
         try:
-            manifest = cls.model_validate_json(path.read_text("utf-8"))
+            data = json.loads(path.read_text("utf-8"))
+            version = data.get("format_version") if isinstance(data, dict) else None
+            if version is not None and version != FORMAT_VERSION:  # an older layout, not damage: say so
+                raise IndexMismatchError(
+                    f"{folder} has index format {version}, this version reads {FORMAT_VERSION}; "
+                    "rebuild it with `qa index`"
+                )
+            return cls.model_validate(data)
         except (ValidationError, ValueError) as error:
             raise IndexMismatchError(f"{path} is damaged ({error.__class__.__name__}); rebuild with `qa index`") from error
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"{folder} has index format {manifest.format_version}, this version reads {FORMAT_VERSION}; "
-                "rebuild it with `qa index`"
-            )
-        return manifest
 
     def check_encoder(self, name: str, dim: int | None = None) -> None:
         """Refuse a question encoder other than the one the vectors were made with."""
@@ -117,11 +125,17 @@ class Manifest(BaseModel):
             return False
         return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
 
-    def check_files(self, folder: Path, hashes: bool = True) -> None:
-        """Refuse missing, truncated or altered index files."""
+    def check_files(self, folder: Path, hashes: bool = True, trusted: set[str] = frozenset()) -> None:
+        """Refuse missing, truncated or altered index files; files in trusted (already verified) are only sized."""
         for name, record in self.files.items():
             path = folder / name
-            if not path.is_file() or path.stat().st_size != record.size or (hashes and sha256_file(path) != record.sha256):
+            if name in trusted:
+                hashes_this = False
+            else:
+                hashes_this = hashes
+            if not path.is_file() or path.stat().st_size != record.size or (
+                hashes_this and sha256_file(path) != record.sha256
+            ):
                 raise IndexMismatchError(f"index file {path} is missing or damaged; rebuild with `qa index`")
 
 
@@ -139,10 +153,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record_files(folder: Path) -> dict[str, FileRecord]:
-    """Size and hash of every file under folder, by relative path."""
-    return {
-        path.relative_to(folder).as_posix(): FileRecord(size=path.stat().st_size, sha256=sha256_file(path))
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MANIFEST_FILE
-    }
+def record_files(folder: Path, known: dict[str, FileRecord] | None = None) -> dict[str, FileRecord]:
+    """Size and hash of every file under folder, by relative path; files in known keep their record unread."""
+    known = known or {}
+    records = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name != MANIFEST_FILE:
+            records[name] = known.get(name) or FileRecord(size=path.stat().st_size, sha256=sha256_file(path))
+    return records

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     chunk_min_chars: int = Field(40, ge=0)
     encode_batch_size: int = Field(64, ge=1)
 
+    # Adding and removing articles (qa.writer).
+    max_document_bytes: int = Field(1_000_000, ge=1)  # a larger file is refused, by name
+    max_upload_bytes: int = Field(20_000_000, ge=1024)  # one upload request to /api/documents, all files together
+    write_wait_seconds: float = Field(10.0, ge=0)  # how long a writer waits for another before "busy"
+    # Compaction merges the segments into one when there are more than this many, or when this share
+    # of the chunks has been removed (removed chunks cost search time until then).
+    compact_segments: int = Field(16, ge=1)
+    compact_removed_share: float = Field(0.25, gt=0, le=1)
+
     # Retrieval.
     # Chosen on the news dev split: reading 3 passages beat 5 (EM 0.392 vs 0.381, F1 0.592 vs 0.572)
     # and costs the reader 40% less time.
@@ -75,7 +84,9 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    # The OpenAI-compatible API (/v1): when set, requests must send `Authorization: Bearer <key>`.
+    # When set, the OpenAI-compatible API (/v1) needs `Authorization: Bearer <key>`, and the document
+    # write routes (add, replace, remove) need it as `X-API-Key: <key>` or Bearer; when not set, those
+    # write routes are disabled.
     api_key: SecretStr | None = None
 
 

@@ -1,7 +1,8 @@
 """The sparse half of the index: BM25 over jieba tokens, computed by ``bm25s``.
 
 bm25s numbers documents by their position; ``ids`` maps positions to chunk ids
-so both halves of the index speak chunk ids.
+so both halves of the index speak chunk ids. One SparseIndex covers one segment
+(qa.segment); qa.segmented scores several with the IDF of them all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ IDS_FILE = "ids.npy"
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build step at debug level
 
 
+def top_positive(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (scores, ids) with a positive score, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    top = top[scores[top] > 0]
+    return scores[top].astype(np.float32), ids[top]
+
+
 class SparseIndex:
     """BM25 scores of tokenized questions against tokenized chunks."""
 
@@ -27,11 +39,28 @@ class SparseIndex:
         self._df = np.zeros(len(bm25.vocab_dict), np.int64)
         self._df[: len(indptr) - 1] = np.diff(indptr)
 
-    def idf(self, tokens: list[str]) -> np.ndarray:
-        """BM25 inverse document frequency of each token (unseen tokens get the highest)."""
-        n = len(self.ids)
-        df = np.array([self._df[i] if (i := self.bm25.vocab_dict.get(t)) is not None else 0 for t in tokens])
-        return np.log1p((n - df + 0.5) / (df + 0.5))
+    def document_frequency(self, token: str) -> int:
+        """How many chunks of this index hold the token."""
+        column = self.bm25.vocab_dict.get(token)
+        return 0 if column is None else int(self._df[column])
+
+    def scores(self, tokens: list[str], weights: dict[str, float] | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+        """The BM25 score of every chunk, position by position.
+
+        weights multiplies each token's part of the score (qa.segmented uses it to put the IDF
+        of the whole index in place of this segment's); mask (0 or 1 per chunk) zeroes
+        removed chunks. Tokens this index never saw add nothing.
+        """
+        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(self.ids), np.float32)
+        if weights is None:
+            scores = self.bm25.get_scores(known, weight_mask=mask)
+        else:
+            scores = np.zeros(len(self.ids), np.float32)
+            for token in known:  # repeated tokens count once per occurrence, as in bm25s
+                scores += weights[token] * self.bm25.get_scores([token], weight_mask=mask)
+        return scores
 
     @classmethod
     def build(cls, token_lists: list[list[str]], ids: np.ndarray, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
@@ -45,14 +74,7 @@ class SparseIndex:
 
     def search(self, tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, chunk ids) with a positive score, best first."""
-        if not tokens:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores = self.bm25.get_scores(tokens)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return scores[top].astype(np.float32), self.ids[top]
+        return top_positive(self.scores(tokens), self.ids, k)
 
     def save(self, folder: str | Path) -> None:
         """Write bm25s's files and the id map into folder."""

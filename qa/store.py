@@ -1,8 +1,11 @@
 """The chunk store: articles and chunks in one SQLite file, read by id at question time.
 
 SQLite keeps memory flat for large corpora (only the chunks a question retrieves
-are read), gives readers in several threads their own connection, and supports
-adding and removing articles later without rewriting everything.
+are read). Each segment of an index has its own store file (qa.segment), written
+once and never changed. Besides what answers need, it keeps what later writes
+need without reading the corpus again: each article's text (for showing it and
+for articles added by upload, which have no file) and each chunk's BM25 tokens
+(for compaction and for removing an article's terms from the statistics).
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from qa.types import Chunk, StoredChunk
 _SCHEMA = """
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
-    sha256 TEXT NOT NULL, chunk_count INTEGER NOT NULL
+    sha256 TEXT NOT NULL, chunk_count INTEGER NOT NULL, added_at TEXT NOT NULL, markdown INTEGER NOT NULL,
+    text TEXT NOT NULL
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), paragraph INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT NOT NULL,
-    segments TEXT NOT NULL, tags TEXT NOT NULL
+    segments TEXT NOT NULL, tags TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX chunks_article ON chunks(article_id);
 """
 _CHUNK_COLUMNS = 'id, article_id, paragraph, start, "end", text, heading, segments, tags'
+_ARTICLE_COLUMNS = "id, title, source, path, chunk_count, sha256, added_at"
 
 
 class ArticleInfo(BaseModel):
@@ -41,6 +46,7 @@ class ArticleInfo(BaseModel):
     path: str
     chunk_count: int
     sha256: str = ""  # of the text as indexed; tells whether the file in the corpus has changed since
+    added_at: str = ""  # when the article was indexed (ISO 8601, UTC)
 
 
 
@@ -66,8 +72,16 @@ class ChunkStore:
         self._query("SELECT COUNT(*) FROM chunks")  # reads the schema now: a damaged file fails on loading
 
     @staticmethod
-    def write(path: str | Path, articles: list[Article], chunks: list[Chunk], tags: list[list[tuple[int, str]]]) -> None:
-        """Create a new store file holding the articles and their chunks.
+    def write(
+        path: str | Path,
+        articles: list[Article],
+        chunks: list[Chunk],
+        tags: list[list[tuple[int, str]]],
+        tokens: list[list[str]],
+        added_at: dict[str, str],
+    ) -> None:
+        """Create a new store file holding the articles and their chunks, with each chunk's tags and BM25 tokens
+        and each article's time of indexing (added_at, by article id).
 
         Article ids must be unique (a Corpus guarantees it); titles need not be.
         """
@@ -79,15 +93,18 @@ class ChunkStore:
             with db:  # one transaction: committed on success, rolled back on error
                 db.executescript(_SCHEMA)
                 db.executemany(
-                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
-                    [(a.id, a.title, a.source, a.path, a.sha256, counts.get(a.id, 0)) for a in articles],
+                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (a.id, a.title, a.source, a.path, a.sha256, counts.get(a.id, 0), added_at.get(a.id, ""), a.markdown, a.text)
+                        for a in articles
+                    ],
                 )
                 db.executemany(
-                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (c.id, c.article_id, c.paragraph, c.start, c.end, c.text, c.heading,
-                         json.dumps(c.segments), json.dumps(t, ensure_ascii=False))
-                        for c, t in zip(chunks, tags)
+                         json.dumps(c.segments), json.dumps(t, ensure_ascii=False), json.dumps(k, ensure_ascii=False))
+                        for c, t, k in zip(chunks, tags, tokens)
                     ],
                 )
         finally:
@@ -108,8 +125,45 @@ class ChunkStore:
 
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
-        rows = self._query("SELECT id, title, source, path, chunk_count, sha256 FROM articles ORDER BY id")
-        return [ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4], sha256=r[5]) for r in rows]
+        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id")
+        return [
+            ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4], sha256=r[5], added_at=r[6])
+            for r in rows
+        ]
+
+    def article_record(self, article_id: str) -> Article | None:
+        """The article as it was indexed (text included), or None."""
+        rows = self._query("SELECT id, title, source, path, text, markdown FROM articles WHERE id = ?", (article_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return Article(id=r[0], title=r[1], source=r[2], path=r[3], text=r[4], markdown=bool(r[5]))
+
+    def chunk_ids(self, article_id: str) -> list[int]:
+        """The ids of one article's chunks."""
+        return [r[0] for r in self._query("SELECT id FROM chunks WHERE article_id = ? ORDER BY id", (article_id,))]
+
+    def tokens(self, ids: list[int]) -> list[list[str]]:
+        """The BM25 tokens of these chunks, in the order asked."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        found = dict(self._query(f"SELECT id, tokens FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]))
+        return [json.loads(found[i]) for i in ids if i in found]
+
+    def rows(self, batch: int = 2000):
+        """Every chunk with its tags and tokens, by id, in batches: (chunks, tags, tokens) lists (for compaction)."""
+        last = -1
+        while True:
+            rows = self._query(
+                f"SELECT {_CHUNK_COLUMNS}, tokens FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            )
+            if not rows:
+                return
+            chunks = [self._chunk(row) for row in rows]
+            yield ([Chunk(**c.model_dump(exclude={"tags"})) for c in chunks], [c.tags for c in chunks],
+                   [json.loads(row[9]) for row in rows])
+            last = rows[-1][0]
 
     def article(self, article_id: str) -> ArticleInfo | None:
         """One article by id, or None."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +44,14 @@ def seed_index(tmp_path_factory, settings) -> Path:
     """The seed corpus indexed with the default encoder (USE-m3), built for real."""
     folder = tmp_path_factory.mktemp("seed") / "index"
     build_index(CORPUS, folder, settings, progress=False)
+    return folder
+
+
+@pytest.fixture
+def index_copy(seed_index, tmp_path) -> Path:
+    """A copy of the seed index for a test that writes to it (the session's seed index stays as built)."""
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index, folder)
     return folder
 
 
@@ -100,6 +109,12 @@ def _serving(index: Path, env: dict[str, str]):
 def start_server(seed_index):
     """Start a real server over the seed index: ``with start_server(QA_X="1") as (process, url): ...``."""
     return lambda **env: _serving(seed_index, env)
+
+
+@pytest.fixture(scope="session")
+def serve_index():
+    """Start a real server over any index folder: ``with serve_index(folder, QA_API_KEY="k") as (process, url): ...``."""
+    return lambda index, **env: _serving(index, env)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from collections import Counter
 
 import pytest
@@ -29,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa.api.app import create_app
+from qa.engine import Engine
 from qa.settings import Settings
 
 # Per operation and generation mode; FUZZ_EXAMPLES=1000 for a longer run by hand.
@@ -47,8 +49,14 @@ API_KEY = "fuzz-key"
 
 
 @pytest.fixture(scope="module")
-def app(engine, settings):
-    """The application over the real engine, with its start-up done (engine warmed up, conversation store made)."""
+def app(seed_index, settings, tmp_path_factory):
+    """The application over a real engine, with its start-up done (engine warmed up, conversation store made).
+
+    Its index is a copy of the seed index: with the key set, generated uploads and removals really
+    change the index they are sent to."""
+    folder = tmp_path_factory.mktemp("fuzz") / "index"
+    shutil.copytree(seed_index, folder)
+    engine = Engine.load(folder, settings)
     application = create_app(settings.model_copy(update={"api_key": SecretStr(API_KEY)}), engine)
     with TestClient(application):
         yield application

@@ -206,7 +206,7 @@ def test_health_is_degraded_while_the_index_folder_is_gone_or_damaged_and_answer
     shutil.move(server.folder.with_name("moved"), server.folder)
     _wait_for(server, lambda h: h["status"] == "ok" and h["generation"] == before["generation"])
 
-    with open(server.folder / "dense.faiss", "r+b") as handle:  # damaged in place
+    with open(server.folder / "segments/000001/dense.faiss", "r+b") as handle:  # damaged in place
         handle.seek(0, 2)
         handle.write(b"\0")
     health = _wait_for(server, lambda h: h["status"] == "degraded")

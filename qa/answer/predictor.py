@@ -42,7 +42,8 @@ class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
     def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
-        self.network, self.vocabulary, self.calibrator = network_of(model or load())
+        self.model = model or load()  # the bundle, kept so that a reloaded engine can share it
+        self.network, self.vocabulary, self.calibrator = network_of(self.model)
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
 

@@ -22,6 +22,7 @@ from qa.api.docs_page import install_docs
 from qa.api.errors import install_error_handlers
 from qa.api.routes import api_router
 from qa.api.security import install_security
+from qa.collection import Collection
 from qa.conversation import ConversationStore
 from qa.engine import Engine
 from qa.generations import LiveEngine
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         loaded = engine or Engine.load(current.index_dir, current, build_if_missing=True, check_corpus=True)
         loaded.warm_up()
         app.state.live = LiveEngine(loaded, current)
+        app.state.collection = Collection(app.state.live, current)
         app.state.conversations = ConversationStore(
             current.max_conversations, current.conversation_ttl_seconds, max_turns=current.max_turns
         )
@@ -66,6 +68,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html")
 
-    app.add_middleware(BodyGuard, max_bytes=current.max_body_bytes, responders={"/v1": openai_errors.body_error})
+    app.add_middleware(
+        BodyGuard, max_bytes=current.max_body_bytes, responders={"/v1": openai_errors.body_error},
+        limits={"/api/documents": current.max_upload_bytes},
+    )
     install_security(app, current)
     return app

@@ -99,11 +99,23 @@ def _is_json(content_type: str | None) -> bool:
 class BodyGuard:
     """ASGI middleware: 413 for bodies over max_bytes, 422 for JSON bodies that are not strict JSON."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, responders: dict[str, Callable[[int, str], Response]] | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        responders: dict[str, Callable[[int, str], Response]] | None = None,
+        limits: dict[str, int] | None = None,
+    ):
         # responders: for a path prefix (/v1), the error response in that API's own shape.
+        # limits: for a path prefix (document uploads), a limit other than max_bytes.
         self.app = app
         self.max_bytes = max_bytes
         self.responders = responders or {}
+        self.limits = limits or {}
+
+    def _limit(self, scope: Scope) -> int:
+        path = scope.get("path", "")
+        return next((limit for prefix, limit in self.limits.items() if path.startswith(prefix)), self.max_bytes)
 
     def _error(self, scope: Scope, status: int, message: str, errors: list[ErrorItem] | None = None) -> Response:
         path = scope.get("path", "")
@@ -114,8 +126,9 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await self._too_large(scope, receive, send)
             return
         chunks, size = [], 0
@@ -125,7 +138,7 @@ class BodyGuard:
                 return  # the client went away before its body was complete: nobody to answer
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 await self._too_large(scope, receive, send)
                 return
             chunks.append(chunk)
@@ -151,7 +164,7 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = self._error(scope, 413, f"the request body is larger than the limit of {self.max_bytes} bytes")
+        response = self._error(scope, 413, f"the request body is larger than the limit of {self._limit(scope)} bytes")
         # The rest of the body is not read: close the connection rather than drain it.
         response.headers["connection"] = "close"
         await response(scope, receive, send)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from qa.collection import Collection
 from qa.conversation import ConversationStore
 from qa.engine import Engine
 from qa.generations import LiveEngine
@@ -32,3 +33,8 @@ def get_engine(request: Request, response: Response) -> Engine:
 def get_conversations(request: Request) -> ConversationStore:
     """The in-memory conversation store."""
     return request.app.state.conversations
+
+
+def get_collection(request: Request) -> Collection:
+    """The server's collection, through which articles are added, replaced and removed."""
+    return request.app.state.collection

@@ -1,4 +1,4 @@
-"""The JSON API: ask, chat, health and documents."""
+"""The JSON API: ask, chat and health (documents: qa.api.documents)."""
 
 # No `from __future__ import annotations` here: FastAPI reads the request models of ask and chat from
 # their annotations, which as strings would be looked up in this module, not in api_router.
@@ -6,7 +6,7 @@
 from fastapi import APIRouter, Depends, HTTPException
 
 from qa.api.deps import get_conversations, get_engine, get_live_engine
-from qa.api.schemas import ChatResponse, DocumentInfo, ErrorResponse, Health, request_models
+from qa.api.schemas import ChatResponse, ErrorResponse, Health, request_models
 from qa.conversation import ConversationStore, Turn, resolve
 from qa.engine import Engine
 from qa.generations import LiveEngine
@@ -57,10 +57,5 @@ def api_router(max_question_chars: int) -> APIRouter:
             dense_index=manifest.dense_index, built_at=manifest.built_at,
             stale=engine.stale_warning is not None, warnings=[engine.stale_warning] if engine.stale_warning else [],
         )
-
-    @router.get("/documents", response_model=list[DocumentInfo], summary="Indexed articles")
-    def documents(engine: Engine = Depends(get_engine)) -> list[DocumentInfo]:
-        """Every indexed article with its title, source and chunk count."""
-        return [DocumentInfo(**article.model_dump()) for article in engine.articles()]
 
     return router

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from qa.intake import Outcome
 from qa.types import Answer
 
 
@@ -82,6 +83,26 @@ class DocumentInfo(BaseModel):
     source: str
     path: str
     chunk_count: int
+    added_at: str = Field("", description="When the article was indexed (ISO 8601, UTC)")
+
+
+class DocumentIn(BaseModel):
+    """An article given as text (the JSON form of adding or replacing one)."""
+
+    title: str = Field(min_length=1, max_length=500, examples=["青石镇新闻"])
+    text: str = Field(min_length=1, examples=["青石镇今年新建了四十七座风力发电站。"])
+    source: str = Field("", max_length=2000)
+
+    _strip = field_validator("title", "text")(_not_blank)
+
+
+class WriteResult(BaseModel):
+    """What a write did: one outcome per file or id (added, replaced, removed, duplicate or rejected, with the reason),
+    the index generation now served, and the time taken."""
+
+    outcomes: list[Outcome]
+    generation: str
+    seconds: float
 
 
 class ErrorItem(BaseModel):

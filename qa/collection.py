@@ -1,0 +1,69 @@
+"""The articles a server answers from, changed in place: writes, then the new generation served at once.
+
+``Collection`` is what the document routes call. A write goes through
+qa.writer with the encoder the server already holds; before the reply, the
+server switches to the generation the write made (``LiveEngine.refresh``), so
+an article's facts are answerable as soon as its upload returns, and gone as
+soon as its removal returns. When a write leaves many segments or removed
+chunks, compaction runs in a background thread, holding the writer lock like
+any writer, and the server follows it when it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from qa.generations import LiveEngine
+from qa.intake import IncomingDocument
+from qa.settings import Settings
+from qa.writer import IndexWriter, WriteReport
+
+log = logging.getLogger(__name__)
+
+
+class Collection:
+    """Add, replace and remove articles of the index a LiveEngine serves."""
+
+    def __init__(self, live: LiveEngine, settings: Settings):
+        self.live = live
+        self.writer = IndexWriter(live.folder, settings, encoder=live.current().index.encoder)
+        self._compacting = threading.Lock()
+
+    def _served(self, report: WriteReport) -> WriteReport:
+        """Serve the new generation, start compaction when due, and return the report."""
+        self.live.refresh()
+        if report.compaction_due:
+            self.compact_in_background()
+        return report
+
+    def add(self, documents: list[IncomingDocument]) -> WriteReport:
+        """Add documents (the bad ones reported) and serve the result before returning."""
+        return self._served(self.writer.add(documents))
+
+    def replace(self, article_id: str, document: IncomingDocument) -> WriteReport:
+        """Replace an article and serve the result before returning."""
+        return self._served(self.writer.replace(article_id, document))
+
+    def remove(self, article_ids: list[str]) -> WriteReport:
+        """Remove articles and serve the result before returning."""
+        return self._served(self.writer.remove(article_ids))
+
+    def compact_in_background(self) -> threading.Thread | None:
+        """Start compaction in a thread unless one runs; the server follows its result."""
+        if not self._compacting.acquire(blocking=False):
+            return None
+
+        def run() -> None:
+            try:
+                report = self.writer.compact()
+                log.info("compacted the index in %.1f s", report.seconds)
+                self.live.refresh()
+            except Exception:  # the index stays as it was (qa.commit); the next write tries again
+                log.exception("compacting the index in %s failed", self.live.folder)
+            finally:
+                self._compacting.release()
+
+        thread = threading.Thread(target=run, name="index-compaction", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,155 @@
+"""Writing the next generation of an index folder: all or nothing, one writer at a time.
+
+Every write (a full build, an addition, a removal, a compaction) makes the next
+generation in a staging folder beside the index:
+
+1. the segments it keeps are hard links to the current generation's files (no
+   copy; those files are never written again, so other articles' vectors are
+   never touched);
+2. the new segments are written, then the deletions, then the manifest, last;
+3. every new file and folder is fsynced, and the staging folder is exchanged
+   with the index folder in one atomic step (qa.folders.swap_into_place).
+
+A process killed at any moment leaves the old generation in place (plus a
+staging folder the next writer removes) or the new one whole, never a mix.
+Readers that loaded the old generation keep their open files.
+
+Writers hold a lock on a file beside the index folder (the folder itself is
+replaced by every write); a second writer waits up to ``wait_seconds`` and then
+gets ``IndexBusyError``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from qa.deletions import Deletions
+from qa.folders import clean_leftovers, staging_folder, swap_into_place
+from qa.manifest import FileRecord, Manifest, new_generation, record_files
+from qa.segment import SegmentContent, SegmentRecord, write_segment
+
+# Segments smaller than this are exact (flat) whatever the index type: searching them costs nothing,
+# and approximate indexes need more points than an addition brings to train on.
+APPROXIMATE_FROM_CHUNKS = 1000
+
+_process_locks: dict[Path, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+class IndexBusyError(RuntimeError):
+    """Another writer holds the index."""
+
+
+def lock_path(target: Path) -> Path:
+    """The lock file of an index folder: beside it, since the folder is replaced by each write."""
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def writer_lock(target: str | Path, wait_seconds: float):
+    """Hold the index's writer lock (threads of this process and other processes alike), or IndexBusyError."""
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _process_locks_guard:
+        in_process = _process_locks.setdefault(target, threading.Lock())
+    busy = IndexBusyError(
+        f"another writer is changing the index {target} (a `qa add`, `qa remove`, `qa index`, compaction or an "
+        f"upload); waited {wait_seconds:g} s. Try again when it has finished"
+    )
+    if not in_process.acquire(timeout=wait_seconds if wait_seconds > 0 else -1):
+        raise busy
+    try:
+        lock = FileLock(lock_path(target), timeout=wait_seconds)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise busy from None
+        try:
+            clean_leftovers(target)  # what writers killed earlier left behind
+            yield
+        finally:
+            lock.release()
+    finally:
+        in_process.release()
+
+
+def now() -> str:
+    """The time now, ISO 8601 in UTC, as the manifest and the store record it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _link_segment(current: Path, staging: Path, record: SegmentRecord, files: dict[str, FileRecord]) -> None:
+    """Hard-link a kept segment's files from the current generation into the staging folder."""
+    prefix = record.folder + "/"
+    for name in files:
+        if name.startswith(prefix):
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            os.link(current / name, staging / name)
+
+
+def commit(
+    target: Path,
+    draft: dict,
+    keep: list[SegmentRecord],
+    contents: list[SegmentContent],
+    deletions: Deletions,
+    known_files: dict[str, FileRecord],
+    dense_kind: str,
+) -> Manifest:
+    """Write and switch to the next generation of target: the kept segments, new ones from contents, the deletions.
+
+    draft holds the manifest's other fields (encoder, corpus, next_chunk_id, next_segment, ...);
+    known_files the records of the current generation's files, which kept segments reuse unread.
+    The caller holds the writer lock.
+    """
+    staging = staging_folder(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    kept_files = {name: r for name, r in known_files.items() if any(name.startswith(k.folder + "/") for k in keep)}
+    try:
+        for record in keep:
+            _link_segment(target, staging, record, kept_files)
+        records, number = list(keep), draft["next_segment"]
+        for content in contents:
+            name = f"{number:06d}"
+            number += 1
+            kind = dense_kind if len(content.chunks) >= APPROXIMATE_FROM_CHUNKS else "flat"
+            records.append(write_segment(staging / "segments" / name, name, content, kind))
+        deletions.save(staging)
+        removed_articles = sum(len(ids) for ids in deletions.articles.values())
+        manifest = Manifest(
+            **{
+                **draft,
+                "generation": new_generation(),
+                "segments": records,
+                "next_segment": number,
+                "articles": sum(r.articles for r in records) - removed_articles,
+                "chunks": sum(r.chunks for r in records) - len(deletions.chunks),
+                "files": record_files(staging, kept_files),
+            }
+        )
+        manifest.save(staging)
+        for path in sorted(staging.rglob("*"), reverse=True):  # files before the folders holding them
+            _fsync(path)
+        _fsync(staging)
+        swap_into_place(staging, target)
+        _fsync(target.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest

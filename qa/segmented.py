@@ -1,0 +1,197 @@
+"""Search and chunk lookup over all segments of an index at once, with removed chunks left out.
+
+Each view answers for the index as a whole, the way a single index would:
+
+* ``SegmentedDense`` searches every segment's FAISS index, asking each for as
+  many more hits as it has removed chunks, and merges the best k;
+* ``SegmentedSparse`` scores every segment with bm25s, putting the IDF of the
+  whole index (document frequencies summed over segments, minus removed chunks)
+  in place of each segment's own, so a chunk scores the same whichever segment
+  holds it; with one segment and nothing removed the scores are bm25s's own;
+* ``SegmentedStore`` reads chunks and articles from the segment that holds them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+
+import numpy as np
+
+from qa.corpus import Article
+from qa.deletions import Deletions
+from qa.dense import DenseIndex
+from qa.segment import STORE_FILE, SegmentRecord
+from qa.sparse import SparseIndex, top_positive
+from qa.store import ArticleInfo, ChunkStore
+from qa.types import StoredChunk
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (scores, ids) of several lists of hits, best first."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    if len(parts) == 1:
+        scores, ids = parts[0]
+    else:
+        scores, ids = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    order = np.argsort(-scores, kind="stable")[:k]
+    return scores[order].astype(np.float32), ids[order].astype(np.int64)
+
+
+class SegmentedDense:
+    """Inner-product search over the dense halves of all segments."""
+
+    def __init__(self, parts: list[DenseIndex], records: list[SegmentRecord], deletions: Deletions):
+        self.parts = parts
+        self._deleted = np.array(sorted(deletions.chunks), dtype=np.int64)
+        # Removed chunks of each segment (ids are in its range) can take at most that many of its places.
+        self._extra = [
+            int(np.searchsorted(self._deleted, r.last_id, "right") - np.searchsorted(self._deleted, r.first_id))
+            for r in records
+        ]
+        self.dim = parts[0].dim if parts else 0
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts) - len(self._deleted)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk ids) over every segment, removed chunks skipped."""
+        hits = []
+        for part, extra in zip(self.parts, self._extra):
+            scores, ids = part.search(query, k + extra)
+            if extra:
+                keep = ~np.isin(ids, self._deleted)
+                scores, ids = scores[keep], ids[keep]
+            hits.append((scores[:k], ids[:k]))
+        return _merge(hits, k)
+
+
+class SegmentedSparse:
+    """BM25 over the sparse halves of all segments, with the document frequencies of the whole index."""
+
+    def __init__(self, parts: list[SparseIndex], deletions: Deletions):
+        self.parts = parts
+        self._removed_df = deletions.token_df
+        deleted = np.array(sorted(deletions.chunks), dtype=np.int64)
+        self._n = sum(len(p) for p in parts) - len(deleted)
+        # Per segment, 0 where a chunk was removed (None where none was): bm25s's weight_mask.
+        self._masks = [
+            (~np.isin(p.ids, deleted)).astype(np.float32) if len(deleted) and np.isin(p.ids, deleted).any() else None
+            for p in parts
+        ]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def document_frequency(self, token: str) -> int:
+        """How many chunks of the index, as it is now, hold the token."""
+        return sum(p.document_frequency(token) for p in self.parts) - self._removed_df.get(token, 0)
+
+    @staticmethod
+    def _idf(n: int, df: int) -> float:
+        # bm25s's default (Lucene) IDF, so that one segment scores exactly as bm25s does.
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, chunk ids) with a positive score over every segment, best first."""
+        if not tokens or not self.parts:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        whole = {t: self._idf(self._n, max(self.document_frequency(t), 0)) for t in set(tokens)}
+        hits = []
+        for part, mask in zip(self.parts, self._masks):
+            weights = {}
+            for token, idf in whole.items():
+                df = part.document_frequency(token)
+                if df:
+                    weights[token] = idf / self._idf(len(part), df)
+            same = len(self.parts) == 1 and mask is None and all(w == 1.0 for w in weights.values())
+            scores = part.scores(tokens, None if same else weights, mask)
+            hits.append(top_positive(scores, part.ids, k))
+        return _merge(hits, k)
+
+
+class SegmentedStore:
+    """Chunks and articles of all segments, read from the segment that holds them."""
+
+    def __init__(self, records: list[SegmentRecord], stores: list[ChunkStore], deletions: Deletions):
+        self.records = records
+        self.stores = stores
+        self.deletions = deletions
+        self._deleted = set(deletions.chunks)
+        self._firsts = [r.first_id for r in records]
+        self._live: dict[str, tuple[int, ArticleInfo]] | None = None
+
+    @classmethod
+    def open(cls, folder, records: list[SegmentRecord], deletions: Deletions) -> "SegmentedStore":
+        """The store of an index folder, without loading its search halves (for writers)."""
+        return cls(records, [ChunkStore(folder / r.folder / STORE_FILE) for r in records], deletions)
+
+    def _segment_of(self, chunk_id: int) -> int:
+        return bisect.bisect_right(self._firsts, chunk_id) - 1
+
+    def chunks(self, ids: list[int]) -> list[StoredChunk]:
+        """The chunks with these ids, in the order asked; unknown and removed ids are skipped."""
+        wanted: dict[int, list[int]] = {}
+        for chunk_id in ids:
+            if chunk_id not in self._deleted and (segment := self._segment_of(int(chunk_id))) >= 0:
+                wanted.setdefault(segment, []).append(int(chunk_id))
+        found = {c.id: c for segment, some in wanted.items() for c in self.stores[segment].chunks(some)}
+        return [found[int(i)] for i in ids if int(i) in found]
+
+    def _live_articles(self) -> dict[str, tuple[int, ArticleInfo]]:
+        """Article id -> (segment position, info) for every article not removed."""
+        if self._live is None:
+            live = {}
+            for position, (record, store) in enumerate(zip(self.records, self.stores)):
+                for info in store.articles():
+                    if not self.deletions.removed(record.name, info.id):
+                        live[info.id] = (position, info)
+            self._live = live
+        return self._live
+
+    def articles(self) -> list[ArticleInfo]:
+        """All articles, by id."""
+        return [info for _, info in sorted(self._live_articles().values(), key=lambda pair: pair[1].id)]
+
+    def article(self, article_id: str) -> ArticleInfo | None:
+        """One article by id, or None."""
+        found = self._live_articles().get(article_id)
+        return found[1] if found else None
+
+    def article_record(self, article_id: str) -> Article | None:
+        """The article as indexed, its text included, or None."""
+        found = self._live_articles().get(article_id)
+        return self.stores[found[0]].article_record(article_id) if found else None
+
+    def segment_of_article(self, article_id: str) -> str | None:
+        """The name of the segment holding the article, or None."""
+        found = self._live_articles().get(article_id)
+        return self.records[found[0]].name if found else None
+
+    def chunk_ids(self, article_id: str) -> list[int]:
+        """The ids of an article's chunks."""
+        found = self._live_articles().get(article_id)
+        return self.stores[found[0]].chunk_ids(article_id) if found else []
+
+    def tokens(self, ids: list[int]) -> list[list[str]]:
+        """The BM25 tokens of these chunks, in the order asked."""
+        by_segment = Counter(self._segment_of(i) for i in ids)
+        found = {}
+        for segment in by_segment:
+            some = [i for i in ids if self._segment_of(i) == segment]
+            found.update(zip(some, self.stores[segment].tokens(some)))
+        return [found[i] for i in ids if i in found]
+
+    def rows(self):
+        """Every chunk not removed, with its tags and tokens, in batches (for compaction)."""
+        for store in self.stores:
+            for chunks, tags, tokens in store.rows():
+                keep = [i for i, c in enumerate(chunks) if c.id not in self._deleted]
+                if keep:
+                    yield [chunks[i] for i in keep], [tags[i] for i in keep], [tokens[i] for i in keep]
+
+    def __len__(self) -> int:
+        return sum(r.chunks for r in self.records) - len(self._deleted)

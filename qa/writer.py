@@ -1,0 +1,236 @@
+"""Changing an index in place: add, replace and remove articles, and compact, each as one new generation.
+
+``IndexWriter`` is what ``qa add/remove/compact`` and the server's document
+routes call. Every call takes the writer lock, reads the current generation's
+manifest, deletions and chunk stores (never its search halves, so a write costs
+what it changes, not the size of the index), and commits the next generation
+through qa.commit:
+
+* add: the new articles become one new segment; nothing else is read or encoded;
+* remove: the article's chunks are listed as deleted (qa.deletions), at once
+  invisible to search, with their BM25 terms taken out of the statistics;
+* replace: both, in one generation, keeping the article id;
+* compact: the live chunks of every segment, their vectors read back from FAISS
+  and their stored tokens, become one segment; deletions are dropped for good.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from qa.commit import commit, now, writer_lock
+from qa.corpus import Article
+from qa.deletions import Deletions
+from qa.dense import DenseIndex
+from qa.encoders import Encoder, load_encoder
+from qa.index import segment_content
+from qa.intake import IncomingDocument, Outcome, to_article
+from qa.manifest import IndexMismatchError, Manifest
+from qa.segment import DENSE_FILE, SegmentContent
+from qa.segmented import SegmentedStore
+from qa.settings import Settings
+
+# Manifest fields every commit sets itself.
+_COMMIT_FIELDS = {"generation", "segments", "articles", "chunks", "files", "format_version", "qa_version"}
+
+
+class WriteReport(BaseModel):
+    """What one write did: an outcome per document or id, the generation it made, how long it took."""
+
+    outcomes: list[Outcome]
+    generation: str
+    seconds: float
+    compaction_due: bool = False  # enough segments or removed chunks that compact() should run
+
+
+class UnknownArticleError(LookupError):
+    """No article with this id in the index."""
+
+
+@dataclass
+class _State:
+    """The current generation as a writer sees it."""
+
+    manifest: Manifest
+    deletions: Deletions
+    store: SegmentedStore
+
+
+class IndexWriter:
+    """Adds, replaces and removes articles of the index in one folder, and compacts it."""
+
+    def __init__(self, index_dir: str | Path, settings: Settings, encoder: Encoder | None = None, progress: bool = False):
+        self.folder = Path(index_dir).resolve()
+        self.settings = settings
+        self._encoder = encoder
+        self.progress = progress
+
+    def _read(self) -> _State:
+        manifest = Manifest.load(self.folder)
+        deletions = Deletions.load(self.folder)
+        return _State(manifest, deletions, SegmentedStore.open(self.folder, manifest.segments, deletions))
+
+    def _encoder_for(self, manifest: Manifest) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(manifest.encoder)
+        if self._encoder.name != manifest.encoder:
+            raise IndexMismatchError(
+                f"the index was built with encoder {manifest.encoder!r}, not {self._encoder.name!r}; "
+                "articles are added with the index's own encoder"
+            )
+        return self._encoder
+
+    def compaction_due(self, manifest: Manifest, deletions: Deletions) -> bool:
+        """Whether the index has more segments, or a larger share of removed chunks, than the settings allow."""
+        stored = sum(r.chunks for r in manifest.segments)
+        removed_share = len(deletions.chunks) / stored if stored else 0.0
+        return len(manifest.segments) > self.settings.compact_segments or removed_share > self.settings.compact_removed_share
+
+    def _commit(self, state: _State, contents: list[SegmentContent], deletions: Deletions, keep=None) -> Manifest:
+        draft = state.manifest.model_dump(exclude=_COMMIT_FIELDS)
+        ids = [c.id for content in contents for c in content.chunks]
+        draft["next_chunk_id"] = max([state.manifest.next_chunk_id, *(i + 1 for i in ids)])
+        draft["updated_at"] = now()
+        keep = state.manifest.segments if keep is None else keep
+        return commit(self.folder, draft, keep, contents, deletions, state.manifest.files, state.manifest.dense_index)
+
+    def _report(self, outcomes: list[Outcome], manifest: Manifest, deletions: Deletions, started: float) -> WriteReport:
+        return WriteReport(
+            outcomes=outcomes, generation=manifest.generation, seconds=round(time.perf_counter() - started, 3),
+            compaction_due=self.compaction_due(manifest, deletions),
+        )
+
+    def _accept(
+        self, documents: list[IncomingDocument], state: _State, taken: set[str], forced_id: str | None = None
+    ) -> tuple[list[Article], list[Outcome | None]]:
+        """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted)."""
+        indexed = {info.sha256: info.id for info in state.store.articles() if info.id != forced_id}
+        accepted, outcomes = [], []
+        for document in documents:
+            article = to_article(document, self.settings.max_document_bytes, taken)
+            if isinstance(article, str):
+                outcomes.append(Outcome(name=document.name, status="rejected", reason=article))
+                continue
+            if forced_id is not None:
+                article = article.model_copy(update={"id": forced_id})
+            if article.sha256 in indexed:
+                outcomes.append(Outcome(
+                    name=document.name, status="duplicate", article_id=indexed[article.sha256],
+                    reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
+                ))
+                continue
+            indexed[article.sha256] = article.id
+            accepted.append(article)
+            outcomes.append(None)
+        return accepted, outcomes
+
+    def _new_segment(self, articles: list[Article], state: _State) -> tuple[SegmentContent, dict[str, int]]:
+        added = now()
+        content, _ = segment_content(
+            articles, state.manifest.next_chunk_id, self._encoder_for(state.manifest), self.settings,
+            {a.id: added for a in articles}, self.progress,
+        )
+        counts: dict[str, int] = {}
+        for chunk in content.chunks:
+            counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
+        return content, counts
+
+    def add(self, documents: list[IncomingDocument]) -> WriteReport:
+        """Add the documents that are good; the others are reported, and nothing indexed is touched."""
+        started = time.perf_counter()
+        with writer_lock(self.folder, self.settings.write_wait_seconds):
+            state = self._read()
+            taken = {info.id for info in state.store.articles()}
+            articles, outcomes = self._accept(documents, state, taken)
+            if not articles:
+                return self._report([o for o in outcomes if o], state.manifest, state.deletions, started)
+            content, counts = self._new_segment(articles, state)
+            manifest = self._commit(state, [content], state.deletions)
+        added = iter(articles)
+        for position, outcome in enumerate(outcomes):
+            if outcome is None:
+                article = next(added)
+                outcomes[position] = Outcome(
+                    name=documents[position].name, status="added", article_id=article.id, chunks=counts.get(article.id, 0)
+                )
+        return self._report(outcomes, manifest, state.deletions, started)
+
+    def _remove_from(self, state: _State, deletions: Deletions, article_id: str) -> int:
+        """Record an article as removed in deletions; the number of its chunks, or UnknownArticleError."""
+        segment = state.store.segment_of_article(article_id)
+        if segment is None:
+            raise UnknownArticleError(f"no article with the id {article_id!r} in the index")
+        chunk_ids = state.store.chunk_ids(article_id)
+        deletions.remove(segment, article_id, chunk_ids, state.store.tokens(chunk_ids))
+        return len(chunk_ids)
+
+    def remove(self, article_ids: list[str]) -> WriteReport:
+        """Remove these articles at once from search; unknown ids are reported, the others removed."""
+        started = time.perf_counter()
+        with writer_lock(self.folder, self.settings.write_wait_seconds):
+            state = self._read()
+            deletions = state.deletions.model_copy(deep=True)
+            outcomes = []
+            for article_id in dict.fromkeys(article_ids):
+                try:
+                    chunks = self._remove_from(state, deletions, article_id)
+                except UnknownArticleError as error:
+                    outcomes.append(Outcome(name=article_id, status="rejected", article_id=article_id, reason=str(error)))
+                else:
+                    outcomes.append(Outcome(name=article_id, status="removed", article_id=article_id, chunks=chunks))
+            if not any(o.status == "removed" for o in outcomes):
+                return self._report(outcomes, state.manifest, state.deletions, started)
+            manifest = self._commit(state, [], deletions)
+        return self._report(outcomes, manifest, deletions, started)
+
+    def replace(self, article_id: str, document: IncomingDocument) -> WriteReport:
+        """Put document in place of the article, under the same id, in one generation (UnknownArticleError if none)."""
+        started = time.perf_counter()
+        with writer_lock(self.folder, self.settings.write_wait_seconds):
+            state = self._read()
+            if state.store.article(article_id) is None:
+                raise UnknownArticleError(f"no article with the id {article_id!r} in the index")
+            articles, outcomes = self._accept([document], state, set(), forced_id=article_id)
+            if not articles:
+                return self._report([o for o in outcomes if o], state.manifest, state.deletions, started)
+            deletions = state.deletions.model_copy(deep=True)
+            self._remove_from(state, deletions, article_id)
+            content, counts = self._new_segment(articles, state)
+            manifest = self._commit(state, [content], deletions)
+        outcome = Outcome(name=document.name, status="replaced", article_id=article_id, chunks=counts.get(article_id, 0))
+        return self._report([outcome], manifest, deletions, started)
+
+    def compact(self) -> WriteReport:
+        """Merge every segment's live chunks into one segment and drop the deletions (vectors are not re-encoded)."""
+        started = time.perf_counter()
+        with writer_lock(self.folder, self.settings.write_wait_seconds):
+            state = self._read()
+            infos = state.store.articles()
+            articles = [state.store.article_record(info.id) for info in infos]
+            chunks, tags, tokens = [], [], []
+            for some_chunks, some_tags, some_tokens in state.store.rows():
+                chunks += some_chunks
+                tags += some_tags
+                tokens += some_tokens
+            vectors = self._vectors(state, [c.id for c in chunks])
+            content = SegmentContent(articles, chunks, tokens, tags, vectors, {i.id: i.added_at for i in infos})
+            manifest = self._commit(state, [content], Deletions(), keep=[])
+        return self._report([], manifest, Deletions(), started)
+
+    def _vectors(self, state: _State, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these chunks, in this order, read back from the segments' FAISS files."""
+        rows = np.zeros((len(ids), state.manifest.dim), np.float32)
+        position = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        for record in state.manifest.segments:
+            if not record.chunks:
+                continue
+            held, vectors = DenseIndex.load(self.folder / record.folder / DENSE_FILE).vectors()
+            for chunk_id, vector in zip(held.tolist(), vectors):
+                if chunk_id in position:
+                    rows[position[chunk_id]] = vector
+        return rows
