@@ -49,6 +49,12 @@ class Collection:
         """Remove articles and serve the result before returning."""
         return self._served(self.writer.remove(article_ids))
 
+    def compact(self) -> WriteReport:
+        """Compact now and serve the result before returning."""
+        report = self.writer.compact()
+        self.live.refresh()
+        return report
+
     def compact_in_background(self) -> threading.Thread | None:
         """Start compaction in a thread unless one runs; the server follows its result."""
         if not self._compacting.acquire(blocking=False):

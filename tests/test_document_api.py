@@ -4,6 +4,8 @@ answerable as soon as an upload returns and gone as soon as a removal returns.""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -112,3 +114,20 @@ def test_requests_that_are_not_uploads(client):
     replaced = client.put("/api/documents/nope", json={"title": "t", "text": TOWN}, headers=headers)
     assert replaced.status_code == 404
     assert len(client.get("/api/documents").json()) == 2
+
+
+def test_compaction_runs_by_itself_when_segments_pile_up_and_changes_no_answer(index_copy, settings):
+    with _client(index_copy, settings, api_key=SecretStr(KEY), compact_segments=2) as client:
+        for number, text in enumerate([TOWN, HARBOUR]):  # the seed segment and two more: one over the limit
+            files = [("files", (f"d{number}.txt", text.encode("utf-8"), "text/plain"))]
+            assert client.post("/api/documents", files=files, headers={"X-API-Key": KEY}).status_code == 200
+        live = client.app.state.live
+        for _ in range(100):  # compaction runs in a background thread; the server follows it
+            if len(live.current().index.segments) == 1:
+                break
+            time.sleep(0.1)
+        assert len(live.current().index.segments) == 1
+        assert client.post("/api/ask", json={"question": TOWN_QUESTION}).json()["answer"] == "四十七座"
+        assert len(client.get("/api/documents").json()) == 4
+        compacted = client.post("/api/index/compact", headers={"X-API-Key": KEY})
+        assert compacted.status_code == 200 and compacted.json()["generation"] == live.current().index.manifest.generation

@@ -155,7 +155,9 @@ def _town_text(number: int) -> str:
 
 
 def test_sixteen_clients_never_fail_nor_mix_generations_during_fifty_writes(serve_index, index_copy):
-    with serve_index(index_copy, QA_API_KEY=KEY) as (_, url):
+    """Writes are additions and removals, with a compaction after every tenth (compaction by itself is
+    off, so that every generation served is one whose content the test knows)."""
+    with serve_index(index_copy, QA_API_KEY=KEY, QA_COMPACT_SEGMENTS="1000", QA_COMPACT_REMOVED_SHARE="1") as (_, url):
         first = httpx.get(url + "/api/health").json()["generation"]
         live = {first: set()}  # generation -> towns live in it
         seen, failures, stop = [], [], threading.Event()
@@ -181,7 +183,7 @@ def test_sixteen_clients_never_fail_nor_mix_generations_during_fifty_writes(serv
             thread.start()
         towns, order = set(), random.Random(3)
         with httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": KEY}) as writer:
-            for _ in range(50):
+            for write in range(50):
                 number = order.randrange(len(TOWNS))
                 if number in towns:
                     reply = writer.delete(f"/api/documents/town{number}")
@@ -192,13 +194,17 @@ def test_sixteen_clients_never_fail_nor_mix_generations_during_fifty_writes(serv
                     towns.add(number)
                 assert reply.status_code == 200, reply.text
                 live[reply.json()["generation"]] = set(towns)
+                if write % 10 == 9:
+                    compacted = writer.post("/api/index/compact")
+                    assert compacted.status_code == 200, compacted.text
+                    live[compacted.json()["generation"]] = set(towns)
         time.sleep(1)
         stop.set()
         for thread in clients:
             thread.join()
 
     assert not failures, failures[:5]
-    assert len(seen) > 100 and len(live) == 51
+    assert len(seen) > 100 and len(live) == 56
     for question, generation, answer in seen:
         assert generation in live, "every reply comes from a generation that was written whole"
         cited = {p["article_id"] for p in answer["passages"]}

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.include_router(api_router(current.max_question_chars))
     app.include_router(documents.router)
+    app.include_router(documents.index_router)
     app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     install_docs(app)

@@ -141,3 +141,16 @@ async def remove(article_id: str, collection: Collection = Depends(get_collectio
     if result.outcomes and result.outcomes[0].status == "rejected":
         raise HTTPException(status.HTTP_404_NOT_FOUND, result.outcomes[0].reason or "no such article")
     return result
+
+
+index_router = APIRouter(prefix="/api/index", tags=["documents"])
+
+
+@index_router.post(
+    "/compact", response_model=WriteResult, summary="Compact the index", dependencies=[Depends(require_write_key)],
+    responses={k: v for k, v in _WRITE_ERRORS.items() if k in (401, 403, 409)},
+)
+async def compact(collection: Collection = Depends(get_collection)) -> WriteResult:
+    """Merge the index's segments into one and drop removed chunks for good (it also runs by itself when
+    QA_COMPACT_SEGMENTS or QA_COMPACT_REMOVED_SHARE is passed); the content, and every answer, stay the same."""
+    return await _write(collection.compact)
