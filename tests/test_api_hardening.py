@@ -139,6 +139,10 @@ def test_configured_hosts_and_cors_origins(engine, settings):
         assert allowed.headers["access-control-allow-origin"] == "https://app.example"
         other = custom_client.get("/api/health", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        preflight = custom_client.options("/api/documents/x", headers={
+            "origin": "https://app.example", "access-control-request-method": "DELETE",
+            "access-control-request-headers": "x-api-key"})
+        assert preflight.status_code == 200 and "DELETE" in preflight.headers["access-control-allow-methods"]
 
 
 def test_cors_is_closed_by_default(client):

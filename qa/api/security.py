@@ -95,8 +95,9 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     # Starlette runs the middleware added last first: headers go on every response, the 400 included.
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-            allow_headers=["content-type"],
+            # PUT, DELETE and the key headers: an allowed origin may also add and remove articles (with the key).
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["content-type", "x-api-key", "authorization"],
         )
     app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
