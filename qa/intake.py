@@ -32,7 +32,12 @@ class IncomingDocument:
     text: str | None = None
     title: str = ""
     source: str = ""
-    error: str = ""  # why the file could not even be read
+    error: Rejection | None = None  # why the file could not even be read
+
+
+# Why a document was not added, for programs (the page words them in Chinese); reason says it for people.
+Problem = Literal["unreadable", "not_found", "type", "too_large", "binary", "undecodable", "empty", "duplicate",
+                  "unknown_id"]
 
 
 class Outcome(BaseModel):
@@ -41,8 +46,17 @@ class Outcome(BaseModel):
     name: str
     status: Literal["added", "replaced", "removed", "duplicate", "rejected"]
     article_id: str | None = None
+    problem: Problem | None = None
     reason: str | None = None
     chunks: int = 0
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a document cannot be added: a code and words for people."""
+
+    problem: str
+    reason: str
 
 
 def read_paths(paths: list[str | Path]) -> list[IncomingDocument]:
@@ -55,17 +69,19 @@ def read_paths(paths: list[str | Path]) -> list[IncomingDocument]:
         if given.is_dir():
             files = [(path, path.relative_to(given).as_posix()) for path in article_paths(given)]
             if not files:
-                documents.append(IncomingDocument(name=str(given), error="a folder without .txt or .md files"))
+                missing = Rejection("not_found", "a folder without .txt or .md files")
+                documents.append(IncomingDocument(name=str(given), error=missing))
         elif given.is_file():
             files = [(given, given.name)]
         else:
-            documents.append(IncomingDocument(name=str(given), error="no such file or folder"))
+            documents.append(IncomingDocument(name=str(given), error=Rejection("not_found", "no such file or folder")))
             continue
         for path, name in files:
             try:
                 documents.append(IncomingDocument(name=shown_name(name), data=path.read_bytes()))
             except OSError as error:
-                documents.append(IncomingDocument(name=shown_name(name), error=f"cannot be read ({error.strerror})"))
+                unreadable = Rejection("unreadable", f"cannot be read ({error.strerror})")
+                documents.append(IncomingDocument(name=shown_name(name), error=unreadable))
     return documents
 
 
@@ -82,14 +98,14 @@ def _clean_name(name: str) -> str:
     return "/".join(parts)
 
 
-def to_article(document: IncomingDocument, max_bytes: int, taken_ids: set[str]) -> Article | str:
+def to_article(document: IncomingDocument, max_bytes: int, taken_ids: set[str]) -> Article | Rejection:
     """The article a document holds, its id made unique against taken_ids (which it joins), or why not."""
     if document.error:
         return document.error
     if document.text is not None:
         text = document.text
         if len(text.encode("utf-8")) > max_bytes:
-            return f"larger than the limit of {max_bytes:,} bytes (QA_MAX_DOCUMENT_BYTES)"
+            return Rejection("too_large", f"larger than the limit of {max_bytes:,} bytes (QA_MAX_DOCUMENT_BYTES)")
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         name = _clean_name(document.name) or f"doc-{digest[:12]}"
         fields = {"title": document.title, "source": document.source}
@@ -100,18 +116,20 @@ def to_article(document: IncomingDocument, max_bytes: int, taken_ids: set[str]) 
         name = _clean_name(document.name)
         suffix = PurePosixPath(name).suffix.lower()
         if suffix and suffix not in SUFFIXES:
-            return f"a {suffix} file; only text and Markdown files ({', '.join(SUFFIXES)}) can be added"
+            kinds = ", ".join(SUFFIXES)
+            return Rejection("type", f"a {suffix} file; only text and Markdown files ({kinds}) can be added")
         if len(data) > max_bytes:
-            return f"{len(data):,} bytes, larger than the limit of {max_bytes:,} (QA_MAX_DOCUMENT_BYTES)"
+            limit = f"larger than the limit of {max_bytes:,} (QA_MAX_DOCUMENT_BYTES)"
+            return Rejection("too_large", f"{len(data):,} bytes, {limit}")
         if _looks_binary(data):
-            return "binary data, not text"
+            return Rejection("binary", "binary data, not text")
         try:
             text = decode(data)
         except UnicodeDecodeError:
-            return "not valid UTF-8 or GB18030 text (re-save it as UTF-8)"
+            return Rejection("undecodable", "not valid UTF-8 or GB18030 text (re-save it as UTF-8)")
         fields = {"title": document.title, "source": document.source}
         name = name or "document.txt"
     if not text.strip():
-        return "empty (no text)"
+        return Rejection("empty", "empty (no text)")
     article = article_from_text(text, name, {k: v for k, v in fields.items() if v})
     return article.model_copy(update={"id": unique_id(article.id, taken_ids)})

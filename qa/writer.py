@@ -29,7 +29,7 @@ from qa.deletions import Deletions
 from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
 from qa.index import segment_content
-from qa.intake import IncomingDocument, Outcome, to_article
+from qa.intake import IncomingDocument, Outcome, Rejection, to_article
 from qa.manifest import IndexMismatchError, Manifest
 from qa.segment import DENSE_FILE, SegmentContent
 from qa.segmented import SegmentedStore
@@ -113,14 +113,15 @@ class IndexWriter:
         accepted, outcomes = [], []
         for document in documents:
             article = to_article(document, self.settings.max_document_bytes, taken)
-            if isinstance(article, str):
-                outcomes.append(Outcome(name=document.name, status="rejected", reason=article))
+            if isinstance(article, Rejection):
+                outcomes.append(Outcome(name=document.name, status="rejected", problem=article.problem,
+                                        reason=article.reason))
                 continue
             if forced_id is not None:
                 article = article.model_copy(update={"id": forced_id})
             if article.sha256 in indexed:
                 outcomes.append(Outcome(
-                    name=document.name, status="duplicate", article_id=indexed[article.sha256],
+                    name=document.name, status="duplicate", article_id=indexed[article.sha256], problem="duplicate",
                     reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
                 ))
                 continue
@@ -180,7 +181,8 @@ class IndexWriter:
                 try:
                     chunks = self._remove_from(state, deletions, article_id)
                 except UnknownArticleError as error:
-                    outcomes.append(Outcome(name=article_id, status="rejected", article_id=article_id, reason=str(error)))
+                    outcomes.append(Outcome(name=article_id, status="rejected", article_id=article_id,
+                                            problem="unknown_id", reason=str(error)))
                 else:
                     outcomes.append(Outcome(name=article_id, status="removed", article_id=article_id, chunks=chunks))
             if not any(o.status == "removed" for o in outcomes):

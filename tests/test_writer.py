@@ -12,7 +12,7 @@ import pytest
 
 from qa.commit import IndexBusyError, writer_lock
 from qa.engine import Engine
-from qa.intake import IncomingDocument
+from qa.intake import IncomingDocument, Rejection
 from qa.manifest import Manifest
 from qa.writer import IndexWriter, UnknownArticleError
 
@@ -98,7 +98,7 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
         IncomingDocument(name="copy.txt", data=seed_text),
         _file("qingshi.txt", TOWN),
         _file("again.txt", TOWN),
-        IncomingDocument(name="gone.txt", error="no such file or folder"),
+        IncomingDocument(name="gone.txt", error=Rejection("not_found", "no such file or folder")),
         _file("baisha.md", HARBOUR),
     ])
     outcomes = {o.name: o for o in report.outcomes}
@@ -111,6 +111,8 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
     assert outcomes["copy.txt"].status == "duplicate" and outcomes["copy.txt"].article_id == "004_302674c14a7d71f0"
     assert outcomes["again.txt"].status == "duplicate" and outcomes["again.txt"].article_id == "qingshi"
     assert outcomes["gone.txt"].status == "rejected"
+    assert [outcomes[n].problem for n in ("empty.txt", "image.txt", "latin1.txt", "big.txt", "report.pdf", "copy.txt")] == [
+        "empty", "binary", "undecodable", "too_large", "type", "duplicate"]
     assert {n for n, o in outcomes.items() if o.status == "added"} == {"qingshi.txt", "baisha.md"}
     engine = _engine(index_copy, settings)
     assert engine.index.manifest.articles == 4

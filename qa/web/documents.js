@@ -18,6 +18,18 @@ const count = document.getElementById("documents-count");
 const list = document.getElementById("documents-list");
 let writing = false; // one write at a time from this page
 
+const PROBLEM = {
+  unreadable: "文件无法读取",
+  not_found: "找不到该文件",
+  type: "只能添加文本或 Markdown 文件",
+  too_large: "文件超过大小上限",
+  binary: "这是二进制文件，不是文本",
+  undecodable: "不是 UTF-8 或 GB18030 编码的文本",
+  empty: "文件是空的",
+  duplicate: "与已收录的文章内容相同，未重复添加",
+  unknown_id: "没有这篇文章",
+};
+
 const STATUS = {
   added: "已添加",
   replaced: "已替换",
@@ -147,7 +159,11 @@ function showOutcomes(reply) {
     if (outcome.article_id) details.push("编号 " + outcome.article_id);
     if (outcome.chunks) details.push(outcome.chunks + " 段");
     if (details.length) item.append(element("div", "outcome-detail", details.join(" · ")));
-    if (outcome.reason) item.append(element("div", "outcome-reason", outcome.reason));
+    if (outcome.reason) {
+      // The server's reason is in English; its problem code is worded here, the reason kept as detail.
+      const worded = PROBLEM[outcome.problem];
+      item.append(element("div", "outcome-reason", worded ? worded + "（" + outcome.reason + "）" : outcome.reason));
+    }
     return item;
   });
   results.replaceChildren(...items);
