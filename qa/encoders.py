@@ -16,16 +16,20 @@ thread, which is fastest for one short text.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
 import numpy as np
 from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "use-m3"
 PROGRESS_MIN_TEXTS = 512  # below this a bar is noise
@@ -106,8 +110,16 @@ class UseM3Encoder(Encoder):
             return
         # spawn, not fork: the calling process may hold threads (a server's, torch's) that fork would break.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, context, initializer=_start_worker) as pool:
-            yield from pool.map(_encode_in_worker, batches)
+        done = 0
+        try:
+            with ProcessPoolExecutor(self.workers, context, initializer=_start_worker) as pool:
+                for vectors in pool.map(_encode_in_worker, batches):
+                    yield vectors
+                    done += 1
+        except BrokenProcessPool as error:
+            # e.g. a script without `if __name__ == "__main__":`, which spawned workers run again and stop in
+            log.warning("encoding worker processes failed (%s); encoding the rest in this process", error)
+            yield from super()._encode_batches(batches[done:])
 
 
 _worker_model = None

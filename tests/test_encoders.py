@@ -49,3 +49,21 @@ def test_worker_processes_give_the_same_vectors_as_one_process():
     parallel = UseM3Encoder(workers=2, parallel_min_texts=100).encode(texts, batch_size=32)
     assert parallel.shape == (300, 512)
     assert np.allclose(serial, parallel, atol=1e-6)
+
+
+def test_a_script_without_a_main_guard_still_encodes_when_its_workers_cannot_start(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from qa.encoders import UseM3Encoder\n"
+        "texts = [f'第{i}段：徐州市签约{i}个项目。' for i in range(150)]\n"
+        "print(UseM3Encoder(workers=2, parallel_min_texts=100).encode(texts).shape)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "(150, 512)"
