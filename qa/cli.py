@@ -242,6 +242,37 @@ def cmd_chat(args: argparse.Namespace) -> int:
         turns.append(Turn(message=message, question=question, answer=answer.answer))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from qa.bench.run import run_bench
+
+    settings = get_settings()
+    results = run_bench(args.sizes, args.report, settings.shared_dir, args.cache, args.dense_index, args.questions,
+                        args.stage_sample, args.seed, say=lambda message: err.print(escape(message)))
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for entry in results["sizes"]:
+            q, h = entry["query"], entry["http"]["clients_16"]
+            out.print(f"{entry['build']['chunks']:,} chunks: build {entry['build']['chunks_per_s']} chunks/s, "
+                      f"peak {entry['build']['peak_rss_mb']:.0f} MB; load {q['load_s']} s; ask p50 "
+                      f"{q['ms']['ask']['p50']} / p99 {q['ms']['ask']['p99']} ms ({q['ask_over_floor']}× floor); "
+                      f"HTTP 16 clients {h['requests_per_second']} req/s, p99 {h['p99_ms']} ms")
+        if args.report:
+            out.print(f"report written to {args.report}/RESULTS.md")
+    return 0
+
+
+def _sizes(text: str) -> list[int]:
+    """--sizes 1000,10000: corpus sizes in chunks."""
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError("give sizes of at least 100 chunks, e.g. 10000,100000")
+    return sizes
+
+
 def _index_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that loads an index."""
     parser.add_argument("--index", help="index folder (default: index/, built from corpus/ when missing)")
@@ -314,6 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="chat in the terminal, with follow-up questions")
     _index_options(chat)
     chat.set_defaults(run=cmd_chat)
+
+    bench = sub.add_parser("bench", help="measure build, questions and HTTP on corpora of given sizes")
+    bench.add_argument("--sizes", type=_sizes, default=[10_000, 100_000], help="chunks, e.g. 10000,100000")
+    bench.add_argument("--json", action="store_true", help="print every figure as JSON")
+    bench.add_argument("--report", default="bench", help="folder for RESULTS.md, results.json, plots (default: bench/)")
+    bench.add_argument("--dense-index", choices=["flat", "hnsw", "ivf", "auto"], default="auto",
+                       help="FAISS index type (default auto: flat below 50,000 chunks, hnsw from there)")
+    bench.add_argument("--questions", type=_bounded_int(10, 100_000), default=300, help="questions asked per size")
+    bench.add_argument("--stage-sample", type=_bounded_int(10, 1_000_000), default=2000,
+                       help="chunks each build stage is timed on alone (default 2000)")
+    bench.add_argument("--cache", default=".qa-cache/bench", help="folder for the corpora and indexes it makes")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the recombined articles and the questions")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -152,13 +152,14 @@ async def _timed(client: httpx.AsyncClient, result: LoadResult, kind: str, metho
     return response.json()
 
 
-async def _honest(url: str, number: int, requests: int, result: LoadResult) -> None:
-    """One user: questions, a two-turn conversation, now and then the list of documents."""
+async def _honest(url: str, number: int, requests: int, result: LoadResult, documents: bool = True) -> None:
+    """One user: questions, a two-turn conversation, now and then the list of documents (unless documents
+    is False: a corpus of thousands of articles makes that list a large download, not a question)."""
     async with httpx.AsyncClient(base_url=url, timeout=300) as client:
         conversation = None
         for step in range(requests):
             slot = (number + step) % 10
-            if slot == 0:
+            if slot == 0 and documents:
                 await _timed(client, result, "documents", "GET", "/api/documents")
             elif slot < 5:
                 question = HONEST_QUESTIONS[(number * 7 + step) % len(HONEST_QUESTIONS)]
@@ -182,12 +183,13 @@ async def _worst(url: str, seed: int, most: int, stop: asyncio.Event, result: Lo
             await _timed(client, result, "worst", "POST", "/api/ask", json={"question": worst_question(rng)})
 
 
-async def _load(url: str, clients: int, requests: int, worst_clients: int, worst_most: int, seed: int):
+async def _load(url: str, clients: int, requests: int, worst_clients: int, worst_most: int, seed: int,
+                documents: bool = True):
     honest, worst = LoadResult(), LoadResult()
     stop = asyncio.Event()
     started = time.perf_counter()
     hostile = [asyncio.create_task(_worst(url, seed + n, worst_most, stop, worst)) for n in range(worst_clients)]
-    await asyncio.gather(*(_honest(url, n, requests, honest) for n in range(clients)))
+    await asyncio.gather(*(_honest(url, n, requests, honest, documents) for n in range(clients)))
     honest.seconds = time.perf_counter() - started
     stop.set()
     await asyncio.gather(*hostile)
@@ -196,11 +198,13 @@ async def _load(url: str, clients: int, requests: int, worst_clients: int, worst
 
 
 def run_load(
-    url: str, clients: int = 32, requests: int = 20, worst_clients: int = 0, worst_most: int = 5, seed: int = 0
+    url: str, clients: int = 32, requests: int = 20, worst_clients: int = 0, worst_most: int = 5, seed: int = 0,
+    documents: bool = True,
 ) -> tuple[LoadResult, LoadResult]:
     """Run clients honest clients of requests requests each, beside worst_clients worst-case clients
     (at most worst_most questions each, none started after the honest clients are done) against url
-    on loopback; returns what the honest and the worst-case clients saw."""
+    on loopback; returns what the honest and the worst-case clients saw. With documents False the
+    honest clients only ask and chat."""
     if not url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise ValueError(f"load goes to a server on this machine's loopback only, not {url}")
-    return asyncio.run(_load(url, clients, requests, worst_clients, worst_most, seed))
+    return asyncio.run(_load(url, clients, requests, worst_clients, worst_most, seed, documents))
