@@ -29,12 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from qa.bench.corpus import synthetic_corpus
 from qa.engine import Engine
 from qa.generations import LiveEngine
 from qa.index import build_index
 from qa.intake import IncomingDocument
 from qa.settings import Settings
+from qa.sparse import SparseIndex
+from qa.tokenization import tokenize
 from qa.writer import IndexWriter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +103,7 @@ def measure(size: int, repeats: int, settings: Settings) -> dict:
         removes.append(time.perf_counter() - started)
         assert answer.abstained or answer.answer != expected or answer.source.article_id != article_id
     assert segment_stamps(folder, base) == untouched, "no write touched the other articles' segment files"
+    bm25 = compare_bm25(live.current(), [q for _, q, _ in ids])
     text, _, _ = article(99, rng)
     (work / "cli.txt").write_text(text, encoding="utf-8")
     started = time.perf_counter()
@@ -110,6 +115,7 @@ def measure(size: int, repeats: int, settings: Settings) -> dict:
     compaction = time.perf_counter() - started
     live.refresh()
     chunks = live.current().index.manifest.chunks
+    bm25["sparse_search_compacted_ms"] = sparse_latency(live.current(), bm25["questions"])
     shutil.rmtree(work, ignore_errors=True)
     return {
         "size": size, "chunks": info.chunks, "chunks_after": chunks, "repeats": repeats,
@@ -119,6 +125,51 @@ def measure(size: int, repeats: int, settings: Settings) -> dict:
         "remove_gone_median_ms": round(statistics.median(removes) * 1000, 1),
         "cli_add_ms": round(cli_add * 1000, 1),
         "compaction_ms": round(compaction * 1000, 1), "compaction_report_s": compacted.seconds,
+        "bm25": {k: v for k, v in bm25.items() if k != "questions"},
+    }
+
+
+def seed_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in (ROOT / "eval" / "seeds.jsonl").read_text("utf-8").splitlines()
+            if line.strip()]
+
+
+def sparse_latency(engine: Engine, questions: list[str]) -> float:
+    """Median time of the sparse search alone, in ms."""
+    tokens = [tokenize(q) for q in questions]
+    times = []
+    for some in tokens:
+        started = time.perf_counter()
+        engine.index.sparse.search(some, 30)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def compare_bm25(engine: Engine, extra_questions: list[str]) -> dict:
+    """The segmented BM25 (IDF of the whole index, each segment's length normalisation) against one bm25s
+    index of every live chunk, as a full re-index after each write would give: top-10 overlap, the time
+    that re-index takes, and search latency with the segments as they are."""
+    store = engine.index.store
+    ids, tokens = [], []
+    for chunks, _, chunk_tokens in store.rows():
+        ids += [c.id for c in chunks]
+        tokens += chunk_tokens
+    started = time.perf_counter()
+    single = SparseIndex.build(tokens, np.array(ids, dtype=np.int64))
+    rebuild = time.perf_counter() - started
+    questions = seed_questions() + extra_questions
+    overlaps, top1 = [], []
+    for question in questions:
+        query = tokenize(question)
+        _, segmented = engine.index.sparse.search(query, 10)
+        _, whole = single.search(query, 10)
+        if len(whole):
+            overlaps.append(len(set(segmented.tolist()) & set(whole.tolist())) / len(whole))
+            top1.append(bool(len(segmented)) and segmented[0] == whole[0])
+    return {
+        "questions": questions, "segments": len(engine.index.segments),
+        "overlap_at_10": round(statistics.mean(overlaps), 4), "same_top1": round(statistics.mean(top1), 4),
+        "full_bm25s_reindex_s": round(rebuild, 2), "sparse_search_segmented_ms": sparse_latency(engine, questions),
     }
 
 
@@ -142,6 +193,22 @@ def write(results: list[dict]) -> None:
         lines.append(
             f"| {r['chunks']:,} | {r['add_answerable_median_ms']:.0f} ms | {r['remove_gone_median_ms']:.0f} ms "
             f"| {r['cli_add_ms'] / 1000:.1f} s | {r['compaction_ms'] / 1000:.1f} s |"
+        )
+    lines += [
+        "",
+        "BM25 across segments (after the additions and removals, before compaction), against one bm25s index of",
+        "every live chunk, which is what re-indexing BM25 after each write would give; seed questions and the added",
+        "articles' questions:",
+        "",
+        "| index chunks | segments | top-10 overlap | same top hit | full bm25s re-index (per write, the alternative) "
+        "| sparse search p50, segmented → compacted |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b = r["bm25"]
+        lines.append(
+            f"| {r['chunks']:,} | {b['segments']} | {b['overlap_at_10']:.3f} | {b['same_top1']:.3f} "
+            f"| {b['full_bm25s_reindex_s']:.2f} s | {b['sparse_search_segmented_ms']} → {b['sparse_search_compacted_ms']} ms |"
         )
     (OUT / "live-corpus.md").write_text("\n".join(lines) + "\n", "utf-8")
 

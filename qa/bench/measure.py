@@ -161,27 +161,14 @@ def index_probes(engine) -> IndexProbes:
     index = engine.index
     return IndexProbes(
         sparse_search=index.sparse.search, dense_search=index.dense.search,
-        encode_query=index.encoder.encode_query, stored_vectors=lambda: stored_vectors(index.dense.index),
+        encode_query=index.encoder.encode_query, stored_vectors=lambda: stored_vectors(index.dense),
     )
 
 
-def stored_vectors(index) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors, ids) held by a FAISS index: an IndexIDMap(2) over a flat or HNSW index, or an IVF-flat index."""
-    import faiss
-
-    index = faiss.downcast_index(index)
-    if isinstance(index, (faiss.IndexIDMap, faiss.IndexIDMap2)):
-        inner = faiss.downcast_index(index.index)
-        return inner.reconstruct_n(0, inner.ntotal), faiss.vector_to_array(index.id_map).astype(np.int64)
-    ivf = faiss.extract_index_ivf(index)
-    lists, vectors, ids = ivf.invlists, [], []
-    for number in range(ivf.nlist):
-        size = lists.list_size(number)
-        if size:
-            ids.append(faiss.rev_swig_ptr(lists.get_ids(number), size).copy())
-            codes = faiss.rev_swig_ptr(lists.get_codes(number), size * lists.code_size).copy()
-            vectors.append(codes.view(np.float32).reshape(size, ivf.d))
-    return np.vstack(vectors), np.concatenate(ids).astype(np.int64)
+def stored_vectors(dense) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, ids) held by the dense half of an index, over all its segments (read back, not re-encoded)."""
+    held = [part.vectors() for part in dense.parts]
+    return np.vstack([v for _, v in held]), np.concatenate([i for i, _ in held]).astype(np.int64)
 
 
 def recall_at_k(probes: IndexProbes, queries: np.ndarray, k: int = RECALL_K) -> float:
