@@ -45,19 +45,20 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".qa-cache" / "live"
 OUT = ROOT / "bench"
 TOWNS = ["青石镇", "白沙镇", "红岭镇", "金川镇", "云溪镇", "松岗镇", "梅林镇", "竹园镇", "石门镇", "柳河镇"]
+THINGS = ["冷链仓库", "风力发电站", "污水处理厂", "社区食堂", "充电站", "图书馆", "公交枢纽", "养老院", "体育馆", "物流园"]
 
 
 def article(number: int, rng: random.Random) -> tuple[str, str, str]:
     """An invented article of about 2,000 characters: seed sentences around one fact; (text, question, answer)."""
     sentences = [s + "。" for s in (ROOT / "corpus" / "000_5eb15fd4d41f17c5.txt").read_text("utf-8").split("。") if s]
-    town, count = TOWNS[number % len(TOWNS)] + str(number), 101 + 7 * number
-    fact = f"{town}今年建成了{count}座冷链仓库，带动就业三百余人。"
+    town, thing, count = TOWNS[number % len(TOWNS)], THINGS[number % len(THINGS)], 101 + 7 * number
+    fact = f"{town}今年建成了{count}座{thing}，带动就业三百余人。"
     body = []
     while sum(map(len, body)) < 1900:
         body.append(rng.choice(sentences).strip())
     body.insert(len(body) // 2, fact)
     paragraphs = ["".join(body[i : i + 4]) for i in range(0, len(body), 4)]
-    return f"{town}建设简报\n" + "\n".join(paragraphs) + "\n", f"{town}今年建成了多少座冷链仓库？", f"{count}座"
+    return f"{town}建设简报\n" + "\n".join(paragraphs) + "\n", f"{town}今年建成了多少座{thing}？", str(count)
 
 
 def segment_stamps(folder: Path, names: set[str]) -> dict[str, tuple[int, int]]:
@@ -93,7 +94,8 @@ def measure(size: int, repeats: int, settings: Settings) -> dict:
         live.refresh()
         answer = live.current().ask(question)
         adds.append(time.perf_counter() - started)
-        assert report.outcomes[0].status == "added" and answer.answer == expected, (answer.answer, expected)
+        answered = expected in answer.answer and answer.source.article_id == report.outcomes[0].article_id
+        assert report.outcomes[0].status == "added" and answered, (answer.answer, expected)
         ids.append((report.outcomes[0].article_id, question, expected))
     for article_id, question, expected in ids:
         started = time.perf_counter()
@@ -101,10 +103,10 @@ def measure(size: int, repeats: int, settings: Settings) -> dict:
         live.refresh()
         answer = live.current().ask(question)
         removes.append(time.perf_counter() - started)
-        assert answer.abstained or answer.answer != expected or answer.source.article_id != article_id
+        assert answer.abstained or expected not in answer.answer or answer.source.article_id != article_id
     assert segment_stamps(folder, base) == untouched, "no write touched the other articles' segment files"
     bm25 = compare_bm25(live.current(), [q for _, q, _ in ids])
-    text, _, _ = article(99, rng)
+    text, _, _ = article(repeats, rng)
     (work / "cli.txt").write_text(text, encoding="utf-8")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "qa.cli", "add", str(work / "cli.txt"), "--index", str(folder)],
@@ -165,7 +167,7 @@ def compare_bm25(engine: Engine, extra_questions: list[str]) -> dict:
         _, whole = single.search(query, 10)
         if len(whole):
             overlaps.append(len(set(segmented.tolist()) & set(whole.tolist())) / len(whole))
-            top1.append(bool(len(segmented)) and segmented[0] == whole[0])
+            top1.append(float(len(segmented) > 0 and segmented[0] == whole[0]))
     return {
         "questions": questions, "segments": len(engine.index.segments),
         "overlap_at_10": round(statistics.mean(overlaps), 4), "same_top1": round(statistics.mean(top1), 4),

@@ -145,7 +145,10 @@ def commit(
         )
         manifest.save(staging)
         for path in sorted(staging.rglob("*"), reverse=True):  # files before the folders holding them
-            _fsync(path)
+            # Kept files are links to files made durable when their segment was written: only their
+            # folder entries are new, and the folders are synced below.
+            if path.is_dir() or path.relative_to(staging).as_posix() not in kept_files:
+                _fsync(path)
         _fsync(staging)
         swap_into_place(staging, target)
         _fsync(target.parent)

@@ -43,7 +43,8 @@ WARM_UP_QUESTION = "谁在哪一年签约了多少个项目？"
 class Engine:
     """Retrieval plus answer selection over one loaded index."""
 
-    def __init__(self, index: HybridIndex, settings: Settings, model: dict | None = None):
+    def __init__(self, index: HybridIndex, settings: Settings, model: dict | None = None, reuse: "Engine | None" = None):
+        """reuse: an engine of an earlier generation whose models (reader, optional stages) are shared, not loaded again."""
         # One BLAS thread per question: the matrices here are small, and on a machine with few cores
         # concurrent requests waiting on each other's BLAS threads were several times slower.
         threadpool_limits(limits=1, user_api="blas")
@@ -53,15 +54,16 @@ class Engine:
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
         self.stale_warning: str | None = None
         self.retriever = HybridRetriever(index, settings)
+        self._titles = {a.id: a.title for a in index.store.articles()}
+        title = lambda article_id: self._titles.get(article_id, article_id)  # noqa: E731
+        if reuse is not None and model is None:
+            self.reranker, self.reader = reuse.reranker, reuse.reader
+            self.predictor = reuse.predictor.with_title(title)
+            return
         # Optional heavier stages, off unless a model is configured.
         self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         self.reader = NeuralReader(settings.reader_model) if settings.reader_model else None
-        self._titles = {a.id: a.title for a in index.store.articles()}
-        self.predictor = Predictor(
-            title=lambda article_id: self._titles.get(article_id, article_id),
-            model=model,
-            abstain_threshold=settings.abstain_threshold,
-        )
+        self.predictor = Predictor(title=title, model=model, abstain_threshold=settings.abstain_threshold)
 
     @classmethod
     def load(
@@ -84,8 +86,6 @@ class Engine:
         """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
-        if reuse is not None and model is None:
-            model = reuse.predictor.model
         try:
             index = HybridIndex.load(index_dir, settings.embed_model, reuse=reuse.index if reuse else None)
         except IndexMissingError:
@@ -94,7 +94,7 @@ class Engine:
             log.warning("no index in %s; building it from %s", index_dir, settings.corpus_dir)
             build_index(settings.corpus_dir, index_dir, settings)
             index = HybridIndex.load(index_dir, settings.embed_model)
-        engine = cls(index, settings, model)
+        engine = cls(index, settings, model, reuse=reuse)
         if check_corpus:
             engine.stale_warning = index.stale_warning(settings.corpus_dir)
             if engine.stale_warning:

@@ -89,6 +89,10 @@ class ChunkStore:
         for chunk in chunks:
             counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
         db = sqlite3.connect(path)
+        # No journal and no syncs of its own: the file is new and written once, and qa.commit syncs it
+        # before the generation holding it is switched to (a crash before that discards it whole).
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
         try:
             with db:  # one transaction: committed on success, rolled back on error
                 db.executescript(_SCHEMA)

@@ -10,6 +10,7 @@ Nothing is generated: the answer is always a substring of an article.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,10 +43,15 @@ class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
     def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
-        self.model = model or load()  # the bundle, kept so that a reloaded engine can share it
-        self.network, self.vocabulary, self.calibrator = network_of(self.model)
+        self.network, self.vocabulary, self.calibrator = network_of(model or load())
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
+
+    def with_title(self, title: Callable[[str], str]) -> "Predictor":
+        """The same model (shared, read-only) naming articles with another lookup: for a new index generation."""
+        twin = copy.copy(self)
+        twin.title = title
+        return twin
 
     def read(self, question: str, passages: list[Passage]) -> Reading:
         """Every passage's most probable span; chosen is the best of them (None without passages)."""
