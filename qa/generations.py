@@ -114,15 +114,19 @@ class LiveEngine:
 
     def refresh(self) -> None:
         """Serve the generation now in the folder before returning (after this process wrote it)."""
-        reason = self._update()
+        reason = self._update(hash_unchanged=False)
         with self._lock:
             self._reason = reason
             self._signature = folder_signature(self.folder, self._engine.index.manifest)
         if reason:
             log.warning("index degraded: %s", reason)
 
-    def _update(self) -> str | None:
-        """Load and swap in a new generation; returns why the folder cannot be served from, or None."""
+    def _update(self, hash_unchanged: bool = True) -> str | None:
+        """Load and swap in a new generation; returns why the folder cannot be served from, or None.
+
+        hash_unchanged: when the generation is the one served, hash its files to find damage (a
+        follower that saw the folder's stats change); a refresh after our own write only sizes them.
+        """
         with self._loading:
             serving = self._engine.index.manifest
             still = f"still serving the index built at {serving.built_at} (generation {serving.generation[:8]})"
@@ -131,7 +135,7 @@ class LiveEngine:
             try:
                 manifest = Manifest.load(self.folder)
                 if manifest.generation == serving.generation:
-                    manifest.check_files(self.folder)
+                    manifest.check_files(self.folder, hashes=hash_unchanged)
                     return None
                 engine = self._load_generation()
             except IndexProblem as error:
