@@ -54,7 +54,7 @@ class Engine:
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
         self.stale_warning: str | None = None
         self.retriever = HybridRetriever(index, settings)
-        self._titles = {a.id: a.title for a in index.store.articles()}
+        self._titles = index.store.titles()
         title = lambda article_id: self._titles.get(article_id, article_id)  # noqa: E731
         if reuse is not None and model is None:
             self.reranker, self.reader = reuse.reranker, reuse.reader

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from qa.segment import SegmentRecord
 # 2: the index is a list of segments plus deletions (qa.segment, qa.deletions), so articles can be added and removed.
 FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
+
+
+_cache: dict[tuple, "Manifest"] = {}
+_cache_lock = threading.Lock()
 
 
 class IndexProblem(Exception):
@@ -88,8 +93,26 @@ class Manifest(BaseModel):
     def load(cls, folder: Path) -> "Manifest":
         """Read and validate manifest.json from folder."""
         path = folder / MANIFEST_FILE
-        if not path.is_file():
-            raise IndexMissingError(f"no index in {folder} (no {MANIFEST_FILE}); build one with `qa index`")
+        try:
+            stat = path.stat()
+        except OSError:
+            raise IndexMissingError(f"no index in {folder} (no {MANIFEST_FILE}); build one with `qa index`") from None
+        # A manifest file is written once, in a new folder, for one generation: the same file (device,
+        # inode, size, time) is the same manifest, and a writer and a server read it several times per write.
+        # The object returned is shared: read-only (a writer builds the next one from model_dump()).
+        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        manifest = cls._read(folder, path)
+        with _cache_lock:
+            _cache.clear()  # one entry: the generation being read now
+            _cache[key] = manifest
+        return manifest
+
+    @classmethod
+    def _read(cls, folder: Path, path: Path) -> "Manifest":
         try:
             data = json.loads(path.read_text("utf-8"))
             version = data.get("format_version") if isinstance(data, dict) else None

@@ -24,7 +24,7 @@ from qa.deletions import Deletions
 from qa.dense import DenseIndex
 from qa.segment import STORE_FILE, SegmentRecord
 from qa.sparse import SparseIndex, top_positive
-from qa.store import ArticleInfo, ChunkStore
+from qa.store import ArticleInfo, ChunkStore, article_info
 from qa.types import StoredChunk
 
 
@@ -141,25 +141,38 @@ class SegmentedStore:
         found = {c.id: c for segment, some in wanted.items() for c in self.stores[segment].chunks(some)}
         return [found[int(i)] for i in ids if int(i) in found]
 
-    def _live_articles(self) -> dict[str, tuple[int, ArticleInfo]]:
-        """Article id -> (segment position, info) for every article not removed."""
+    def _live_articles(self) -> dict[str, tuple[int, tuple]]:
+        """Article id -> (segment position, row of its ArticleInfo fields) for every article not removed.
+
+        Rows, not models: an index of 100,000 chunks holds about 10,000 articles, and every
+        write and every new generation looks them up; each segment's rows are read once.
+        """
         if self._live is None:
             live = {}
             for position, (record, store) in enumerate(zip(self.records, self.stores)):
-                for info in store.articles():
-                    if not self.deletions.removed(record.name, info.id):
-                        live[info.id] = (position, info)
+                removed = set(self.deletions.articles.get(record.name, ()))
+                for row in store.article_rows():
+                    if row[0] not in removed:
+                        live[row[0]] = (position, row)
             self._live = live
         return self._live
 
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
-        return [info for _, info in sorted(self._live_articles().values(), key=lambda pair: pair[1].id)]
+        return [article_info(row) for _, row in sorted(self._live_articles().values(), key=lambda pair: pair[1][0])]
 
     def article(self, article_id: str) -> ArticleInfo | None:
         """One article by id, or None."""
         found = self._live_articles().get(article_id)
-        return found[1] if found else None
+        return article_info(found[1]) if found else None
+
+    def titles(self) -> dict[str, str]:
+        """Article id -> title, for every article."""
+        return {article_id: row[1] for article_id, (_, row) in self._live_articles().items()}
+
+    def fingerprints(self) -> dict[str, str]:
+        """SHA-256 of the text as indexed -> article id, for every article (to tell duplicates)."""
+        return {row[5]: article_id for article_id, (_, row) in self._live_articles().items()}
 
     def article_record(self, article_id: str) -> Article | None:
         """The article as indexed, its text included, or None."""

@@ -51,6 +51,12 @@ class ArticleInfo(BaseModel):
 
 
 
+def article_info(row: tuple) -> ArticleInfo:
+    """An ArticleInfo from a row of the articles table (columns as in _ARTICLE_COLUMNS)."""
+    return ArticleInfo(id=row[0], title=row[1], source=row[2], path=row[3], chunk_count=row[4], sha256=row[5],
+                       added_at=row[6])
+
+
 class ChunkStore:
     """Read access to a chunk database through one connection, opened when the store is.
 
@@ -127,13 +133,16 @@ class ChunkStore:
         found = {row[0]: row for row in rows}
         return [self._chunk(found[i]) for i in ids if i in found]
 
+    def article_rows(self) -> list[tuple]:
+        """Every article as a tuple of the ArticleInfo fields, by id; read once (the file never changes)."""
+        rows = getattr(self, "_article_rows", None)
+        if rows is None:
+            rows = self._article_rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id")
+        return rows
+
     def articles(self) -> list[ArticleInfo]:
         """All articles, by id."""
-        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id")
-        return [
-            ArticleInfo(id=r[0], title=r[1], source=r[2], path=r[3], chunk_count=r[4], sha256=r[5], added_at=r[6])
-            for r in rows
-        ]
+        return [article_info(row) for row in self.article_rows()]
 
     def article_record(self, article_id: str) -> Article | None:
         """The article as it was indexed (text included), or None."""
@@ -171,13 +180,8 @@ class ChunkStore:
 
     def article(self, article_id: str) -> ArticleInfo | None:
         """One article by id, or None."""
-        return self._article_map().get(article_id)
-
-    def _article_map(self) -> dict[str, ArticleInfo]:
-        cached = getattr(self, "_articles", None)
-        if cached is None:
-            cached = self._articles = {a.id: a for a in self.articles()}
-        return cached
+        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        return article_info(rows[0]) if rows else None
 
     def __len__(self) -> int:
         return self._query("SELECT COUNT(*) FROM chunks")[0][0]

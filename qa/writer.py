@@ -109,7 +109,7 @@ class IndexWriter:
         self, documents: list[IncomingDocument], state: _State, taken: set[str], forced_id: str | None = None
     ) -> tuple[list[Article], list[Outcome | None]]:
         """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted)."""
-        indexed = {info.sha256: info.id for info in state.store.articles() if info.id != forced_id}
+        indexed = {sha: article_id for sha, article_id in state.store.fingerprints().items() if article_id != forced_id}
         accepted, outcomes = [], []
         for document in documents:
             article = to_article(document, self.settings.max_document_bytes, taken)
@@ -146,7 +146,7 @@ class IndexWriter:
         started = time.perf_counter()
         with writer_lock(self.folder, self.settings.write_wait_seconds):
             state = self._read()
-            taken = {info.id for info in state.store.articles()}
+            taken = set(state.store.titles())
             articles, outcomes = self._accept(documents, state, taken)
             if not articles:
                 return self._report([o for o in outcomes if o], state.manifest, state.deletions, started)
