@@ -157,6 +157,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from qa.manifest import Manifest
+
+    folder = Path(_settings(args).index_dir)
+    manifest = Manifest.load(folder)
+    manifest.check_files(folder, full=True)  # raises IndexMismatchError, reported by main
+    total = sum(record.size for record in manifest.files.values())
+    out.print(f"{folder}: all {len(manifest.files)} files whole ({total / 1e6:.1f} MB hashed), "
+              f"generation {manifest.generation[:8]}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.engine import EmptyQuestionError
 
@@ -316,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="merge the index's segments into one and drop removed chunks for good")
     _index_options(compact)
     compact.set_defaults(run=cmd_compact)
+
+    verify = sub.add_parser("verify", help="hash every index file against its manifest (loading only checks sizes "
+                            "and times)")
+    _index_options(verify)
+    verify.set_defaults(run=cmd_verify)
 
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+", help="the question, e.g. 徐州缓缴社保多少")

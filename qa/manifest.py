@@ -41,10 +41,13 @@ class IndexMismatchError(IndexProblem):
 
 
 class FileRecord(BaseModel):
-    """Size and hash of one index file, to detect damage."""
+    """Size, hash and modification time of one index file, to detect damage."""
 
     size: int
     sha256: str
+    # When the file was written: a file with its recorded size and time is taken as unchanged without
+    # reading it (loading a large index hashed hundreds of MB); `qa verify` hashes every file regardless.
+    mtime_ns: int = 0
 
 
 class Manifest(BaseModel):
@@ -148,17 +151,24 @@ class Manifest(BaseModel):
             return False
         return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
 
-    def check_files(self, folder: Path, hashes: bool = True, trusted: set[str] = frozenset()) -> None:
-        """Refuse missing, truncated or altered index files; files in trusted (already verified) are only sized."""
+    def check_files(self, folder: Path, hashes: bool = True, trusted: set[str] = frozenset(), full: bool = False) -> None:
+        """Refuse missing, truncated or altered index files.
+
+        Every file's size is checked. With hashes, a file whose modification time differs from the
+        one recorded (edited in place, or copied without its times) is hashed and compared; full
+        hashes every file (`qa verify`). Files in trusted (already verified) are only sized.
+        """
         for name, record in self.files.items():
             path = folder / name
-            if name in trusted:
-                hashes_this = False
-            else:
-                hashes_this = hashes
-            if not path.is_file() or path.stat().st_size != record.size or (
-                hashes_this and sha256_file(path) != record.sha256
-            ):
+            try:
+                stat = path.stat()
+            except OSError:
+                stat = None
+            if stat is None or not path.is_file() or stat.st_size != record.size:
+                raise IndexMismatchError(f"index file {path} is missing or damaged; rebuild with `qa index`")
+            if name in trusted or not (full or (hashes and stat.st_mtime_ns != record.mtime_ns)):
+                continue
+            if sha256_file(path) != record.sha256:
                 raise IndexMismatchError(f"index file {path} is missing or damaged; rebuild with `qa index`")
 
 
@@ -183,5 +193,9 @@ def record_files(folder: Path, known: dict[str, FileRecord] | None = None) -> di
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if path.is_file() and name != MANIFEST_FILE:
-            records[name] = known.get(name) or FileRecord(size=path.stat().st_size, sha256=sha256_file(path))
+            if name in known:
+                records[name] = known[name]
+            else:
+                stat = path.stat()
+                records[name] = FileRecord(size=stat.st_size, sha256=sha256_file(path), mtime_ns=stat.st_mtime_ns)
     return records

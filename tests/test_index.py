@@ -1,11 +1,14 @@
 """Building and loading the index for real: FAISS, bm25s, SQLite, the manifest's checks, atomic swaps."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from qa import cli
+from qa import manifest as manifest_module
 from qa.evaluation.datasets import load_eval_set
 from qa.index import HybridIndex, build_index
 from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
@@ -46,6 +49,27 @@ def test_loading_refuses_a_damaged_file(seed_index, tmp_path):
         handle.write(b"\x00\x01\x02\x03")
     with pytest.raises(IndexMismatchError, match="damaged"):
         HybridIndex.load(copy)
+
+
+def test_loading_reads_no_unchanged_file_and_qa_verify_reads_them_all(seed_index, tmp_path, monkeypatch):
+    """Loading sizes every file and hashes only those whose time changed; a same-size edit with its
+    time put back passes loading and is found by `qa verify`."""
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)  # copy2: times kept
+    hashed = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    HybridIndex.load(copy)
+    assert hashed == []
+    damaged = copy / "segments/000001/dense.faiss"
+    times = damaged.stat()
+    with open(damaged, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02\x03")
+    os.utime(damaged, ns=(times.st_atime_ns, times.st_mtime_ns))
+    HybridIndex.load(copy)
+    assert cli.main(["verify", "--index", str(copy)]) == 1
+    assert cli.main(["verify", "--index", str(seed_index)]) == 0
 
 
 def test_loading_refuses_a_missing_index(tmp_path):
