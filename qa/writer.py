@@ -34,6 +34,7 @@ from qa.manifest import IndexMismatchError, Manifest
 from qa.segment import DENSE_FILE, SegmentContent
 from qa.segmented import SegmentedStore
 from qa.settings import Settings
+from qa.store import ArticleInfo
 
 # Manifest fields every commit sets itself.
 _COMMIT_FIELDS = {"generation", "segments", "articles", "chunks", "files", "format_version", "qa_version"}
@@ -50,6 +51,36 @@ class WriteReport(BaseModel):
 
 class UnknownArticleError(LookupError):
     """No article with this id in the index."""
+
+
+def accept_documents(
+    documents: list[IncomingDocument], indexed_articles: list[ArticleInfo], taken: set[str], max_bytes: int,
+    forced_id: str | None = None,
+) -> tuple[list[Article], list[Outcome | None]]:
+    """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted).
+
+    Bad documents and texts already indexed (or repeated in the batch) get their outcome; ids are made
+    unique against taken; forced_id gives the one article this id (replace). Shared by every backend's writer.
+    """
+    indexed = {info.sha256: info.id for info in indexed_articles if info.id != forced_id}
+    accepted, outcomes = [], []
+    for document in documents:
+        article = to_article(document, max_bytes, taken)
+        if isinstance(article, str):
+            outcomes.append(Outcome(name=document.name, status="rejected", reason=article))
+            continue
+        if forced_id is not None:
+            article = article.model_copy(update={"id": forced_id})
+        if article.sha256 in indexed:
+            outcomes.append(Outcome(
+                name=document.name, status="duplicate", article_id=indexed[article.sha256],
+                reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
+            ))
+            continue
+        indexed[article.sha256] = article.id
+        accepted.append(article)
+        outcomes.append(None)
+    return accepted, outcomes
 
 
 @dataclass
@@ -109,25 +140,7 @@ class IndexWriter:
         self, documents: list[IncomingDocument], state: _State, taken: set[str], forced_id: str | None = None
     ) -> tuple[list[Article], list[Outcome | None]]:
         """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted)."""
-        indexed = {info.sha256: info.id for info in state.store.articles() if info.id != forced_id}
-        accepted, outcomes = [], []
-        for document in documents:
-            article = to_article(document, self.settings.max_document_bytes, taken)
-            if isinstance(article, str):
-                outcomes.append(Outcome(name=document.name, status="rejected", reason=article))
-                continue
-            if forced_id is not None:
-                article = article.model_copy(update={"id": forced_id})
-            if article.sha256 in indexed:
-                outcomes.append(Outcome(
-                    name=document.name, status="duplicate", article_id=indexed[article.sha256],
-                    reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
-                ))
-                continue
-            indexed[article.sha256] = article.id
-            accepted.append(article)
-            outcomes.append(None)
-        return accepted, outcomes
+        return accept_documents(documents, state.store.articles(), taken, self.settings.max_document_bytes, forced_id)
 
     def _new_segment(self, articles: list[Article], state: _State) -> tuple[SegmentContent, dict[str, int]]:
         added = now()
