@@ -17,7 +17,7 @@ from pymilvus import MilvusClient
 
 from qa.backends.milvus.manifest import MilvusManifest
 from qa.backends.milvus.rows import article_info, article_record, filter_string, stored_chunk
-from qa.backends.milvus.schema import ARTICLE_INFO_FIELDS, CHUNK_FIELDS, bm25_words, dense_search_params
+from qa.backends.milvus.schema import ARTICLE_INFO_FIELDS, BM25_K1, CHUNK_FIELDS, bm25_words, dense_search_params
 from qa.corpus import Article
 from qa.encoders import Encoder
 from qa.settings import Settings
@@ -83,7 +83,9 @@ class MilvusSparse:
         )
         scores, ids = _hits(result)
         # A server reports BM25 scores as they are, Milvus Lite 3.2 as their negatives (smaller is better there).
-        scores = np.abs(scores)
+        # Milvus's BM25 has the (k1 + 1) factor that bm25s's Lucene variant leaves out; taking it out puts the
+        # scores on the scale the answer calibrator was fitted on (qa.answer.confidence reads them).
+        scores = np.abs(scores) / (BM25_K1 + 1)
         keep = scores > 0
         return scores[keep], ids[keep]
 
