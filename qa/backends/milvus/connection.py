@@ -12,7 +12,9 @@ import threading
 from pathlib import Path
 
 from pymilvus import MilvusClient
+from pymilvus.exceptions import MilvusException
 
+from qa.commit import IndexBusyError
 from qa.settings import Settings
 
 _clients: dict[tuple[str, str], MilvusClient] = {}
@@ -43,7 +45,19 @@ def connect(settings: Settings) -> MilvusClient:
         if client is None:
             if is_lite(uri):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            client = _clients[(uri, token)] = MilvusClient(uri=uri, token=token)
+            try:
+                client = MilvusClient(uri=uri, token=token)
+            except MilvusException as error:
+                if not is_lite(uri):
+                    raise
+                # Milvus Lite locks its data folder (flock in milvus_lite/db.py) for the process that opened
+                # it; a second process gets "Open local milvus failed".
+                raise IndexBusyError(
+                    f"cannot open the Milvus Lite file {uri} ({error.message}); a Lite file is open in one process "
+                    "at a time: is `qa serve` using it? Add and remove articles through that server's API, or "
+                    "use a Milvus server (QA_MILVUS_URI=http://...)"
+                ) from error
+            _clients[(uri, token)] = client
         return client
 
 
