@@ -179,3 +179,36 @@ def test_qa_eval_on_milvus_gives_the_recall_of_the_local_backend(tmp_path, setti
     for metric in ("recall@1", "recall@5"):
         assert abs(milvus[metric] - local[metric]) <= 0.01, metric
     assert milvus["em"] == local["em"]
+
+
+def test_a_second_process_on_the_same_lite_file_is_told_why_it_cannot_open_it(milvus_engine, milvus_settings, tmp_path):
+    """Milvus Lite locks its file for the process that opened it (this one): `qa list` beside it says so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_BACKEND="milvus", QA_MILVUS_URI=milvus_settings.milvus_uri, QA_MILVUS_COLLECTION="seed")
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "list"], capture_output=True, text=True, cwd=tmp_path,
+                            env=env, timeout=300)
+    assert result.returncode == 1
+    assert "open in one process at a time" in " ".join(result.stderr.split())
+
+
+def test_qa_serve_on_milvus_builds_answers_and_takes_uploads(serve_index, tmp_path):
+    """`qa serve` with QA_BACKEND=milvus as its own process: the index built into Milvus Lite on start,
+    questions answered, an upload answerable when its reply comes, its removal gone when that reply comes."""
+    env = dict(QA_BACKEND="milvus", QA_MILVUS_URI=str(tmp_path / "serve.db"), QA_CORPUS_DIR=str(ROOT / "corpus"),
+               QA_API_KEY="milvus-key")
+    with serve_index("served", **env) as (_, url):
+        import httpx
+
+        with httpx.Client(base_url=url, timeout=120, headers={"X-API-Key": "milvus-key"}) as client:
+            health = client.get("/api/health").json()
+            assert health["status"] == "ok" and health["articles"] == 2 and health["dense_index"] == "HNSW"
+            assert client.post("/api/ask", json={"question": SEED_QUESTION}).json()["answer"] == "73个"
+            added = client.post("/api/documents", files={"files": ("qingshi.txt", TOWN.encode(), "text/plain")})
+            assert added.status_code == 200 and added.json()["outcomes"][0]["status"] == "added"
+            answer = client.post("/api/ask", json={"question": TOWN_QUESTION})
+            assert answer.json()["answer"] == "四十七座"
+            assert answer.headers["x-index-generation"] == added.json()["generation"]
+            assert "青石镇" in client.get("/api/documents/qingshi").json()["text"]
+            assert client.delete("/api/documents/qingshi").status_code == 200
+            assert client.get("/api/documents/qingshi").status_code == 404
+            assert client.post("/api/ask", json={"question": TOWN_QUESTION}).json()["answer"] != "四十七座"

@@ -72,13 +72,17 @@ class MilvusSparse:
     def __init__(self, client: MilvusClient, collection: str, bound: str, analyzer: str):
         self.client, self.collection, self.bound, self.analyzer = client, collection, bound, analyzer
 
+    def query_text(self, tokens: list[str]) -> str:
+        """The text a question's tokens are sent to Milvus as, for its analyzer."""
+        return bm25_words(tokens) if self.analyzer == "tokens" else _longest(tokens)
+
     def search(self, tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, chunk ids) with a positive score, best first."""
         if not tokens:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        text = bm25_words(tokens) if self.analyzer == "tokens" else _longest(tokens)
         result = self.client.search(
-            self.collection, data=[text], anns_field="sparse", limit=k, filter=self.bound, output_fields=["id"],
+            self.collection, data=[self.query_text(tokens)], anns_field="sparse", limit=k, filter=self.bound,
+            output_fields=["id"],
             search_params={"metric_type": "BM25"},
         )
         scores, ids = _hits(result)
