@@ -154,6 +154,48 @@ def test_replace_keeps_the_id_and_the_server_follows_every_write(live_settings):
         collection.replace("no-such-article", _file("x.txt", HARBOUR))
     collection.remove(["qingshi"])
     assert live.current().index.store.article("qingshi") is None
+    generation = live.current().index.manifest.generation
+    assert collection.compact().generation == generation  # Milvus merges its own segments; the content stays
+
+
+def test_rebuilds_switch_whole_and_keep_one_build_behind(live_settings):
+    """A rebuild is new collections named by the manifest row; the one before stays for readers still on it."""
+    client, backend = connect(live_settings), get_backend(live_settings)
+    first = read_manifest(client, live_settings.milvus_collection)
+    reader = Engine.load(None, live_settings)
+    second = backend.build(live_settings.corpus_dir, progress=False)
+    assert second.collections != first.collections and second.previous == first.collections
+    assert reader.ask(SEED_QUESTION).answer == "73个", "a reader of the build before keeps answering"
+    third = backend.build(live_settings.corpus_dir, progress=False)
+    names = set(client.list_collections())
+    assert set(third.collections.values()) | set(second.collections.values()) <= names
+    assert not set(first.collections.values()) & names, "two builds back is dropped"
+
+
+def test_rows_of_a_write_killed_before_its_commit_are_never_seen_and_then_deleted(live_settings):
+    """A write that inserted its rows but died before rewriting the manifest (rows written here as it would
+    have): readers do not see them, and the next write deletes them first."""
+    from qa.backends.milvus.rows import article_rows, chunk_rows
+    from qa.index import segment_content
+    from qa.intake import to_article
+
+    client, backend = connect(live_settings), get_backend(live_settings)
+    manifest = read_manifest(client, live_settings.milvus_collection)
+    engine = Engine.load(None, live_settings)
+    article = to_article(_file("qingshi.txt", TOWN), 10**6, set())
+    content, _ = segment_content([article], manifest.next_chunk_id, engine.index.encoder, live_settings,
+                                 {article.id: "now"}, progress=False)
+    client.insert(manifest.collections["chunks"], chunk_rows(content, manifest.analyzer))
+    client.insert(manifest.collections["articles"], article_rows(content, manifest.version + 1))
+    client.flush(manifest.collections["chunks"])
+    client.flush(manifest.collections["articles"])
+    for reader in (engine, Engine.load(None, live_settings)):
+        assert all(p.article_id != "qingshi" for p in reader.ask(TOWN_QUESTION).passages)
+        assert reader.index.store.article("qingshi") is None
+    report = backend.writer(encoder=engine.index.encoder).remove(["qingshi"])
+    assert report.outcomes[0].status == "rejected", "the orphan is no article of the index"
+    orphans = client.query(manifest.collections["chunks"], filter=f"id >= {manifest.next_chunk_id}", output_fields=["id"])
+    assert orphans == []
 
 
 def test_a_missing_index_and_another_encoder_are_refused_by_name(milvus_settings, milvus_engine):
