@@ -73,14 +73,15 @@ def render_answer(answer: Answer, console: Console = out) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.index import build_index
+    from qa.backends import get_backend
 
     settings = _settings(args)
     corpus = Path(args.corpus_dir or settings.corpus_dir)
+    backend = get_backend(settings)
     target = Path(args.out or settings.index_dir)
-    manifest = build_index(corpus, target, settings)  # logs each file it skips, once
+    manifest = backend.build(corpus, target)  # logs each file it skips, once
     out.print(
-        f"indexed {manifest.articles} articles, {manifest.chunks} chunks into {target} "
+        f"indexed {manifest.articles} articles, {manifest.chunks} chunks into {backend.location(target)} "
         f"({manifest.encoder}, {manifest.dim}-d, {manifest.dense_index}) in {manifest.build_seconds:.1f} s"
     )
     return 0
@@ -99,18 +100,18 @@ def _print_report(report, settings: Settings) -> int:
         out.print(f"[{style}]{outcome.status}[/] {escape(outcome.name)}{what}{detail}{reason}")
     out.print(f"[dim]generation {report.generation[:8]} in {report.seconds:.2f} s[/]")
     if report.compaction_due:
-        from qa.writer import IndexWriter
+        from qa.backends import get_backend
 
-        compacted = IndexWriter(settings.index_dir, settings).compact()
+        compacted = get_backend(settings).writer(settings.index_dir).compact()
         out.print(f"[dim]compacted the index into one segment in {compacted.seconds:.2f} s[/]")
     return 1 if any(o.status == "rejected" for o in report.outcomes) else 0
 
 
 def _writer(args: argparse.Namespace):
-    from qa.writer import IndexWriter
+    from qa.backends import get_backend
 
     settings = _settings(args)
-    return IndexWriter(settings.index_dir, settings, progress=True), settings
+    return get_backend(settings).writer(settings.index_dir, progress=True), settings
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -140,20 +141,16 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from qa.deletions import Deletions
-    from qa.manifest import Manifest
-    from qa.segmented import SegmentedStore
+    from qa.backends import get_backend
 
-    folder = Path(_settings(args).index_dir)
-    manifest = Manifest.load(folder)
-    articles = SegmentedStore.open(folder, manifest.segments, Deletions.load(folder)).articles()
+    settings = _settings(args)
+    articles, summary = get_backend(settings).listing(settings.index_dir)
     if args.json:
         print(json.dumps([a.model_dump(exclude={"sha256"}) for a in articles], ensure_ascii=False, indent=2))
         return 0
     for article in articles:
         out.print(f"{escape(article.id)}\t{article.chunk_count} chunks\t{article.added_at}\t{escape(article.title)}")
-    out.print(f"[dim]{manifest.articles} articles, {manifest.chunks} chunks in {len(manifest.segments)} "
-              f"segment{'s' if len(manifest.segments) != 1 else ''}[/]")
+    out.print(f"[dim]{escape(summary)}[/]")
     return 0
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from qa.backends import get_backend
 from qa.generations import LiveEngine
 from qa.intake import IncomingDocument
 from qa.settings import Settings
-from qa.writer import IndexWriter, WriteReport
+from qa.writer import WriteReport
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class Collection:
 
     def __init__(self, live: LiveEngine, settings: Settings):
         self.live = live
-        self.writer = IndexWriter(live.folder, settings, encoder=live.current().index.encoder)
+        self.writer = get_backend(settings).writer(live.folder, encoder=live.current().index.encoder)
         self._compacting = threading.Lock()
 
     def _served(self, report: WriteReport) -> WriteReport:

@@ -15,7 +15,8 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from qa.answer.predictor import Predictor
-from qa.index import HybridIndex, build_index
+from qa.backends import get_backend
+from qa.backends.base import LoadedIndex
 from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
@@ -43,7 +44,7 @@ WARM_UP_QUESTION = "谁在哪一年签约了多少个项目？"
 class Engine:
     """Retrieval plus answer selection over one loaded index."""
 
-    def __init__(self, index: HybridIndex, settings: Settings, model: dict | None = None, reuse: "Engine | None" = None):
+    def __init__(self, index: LoadedIndex, settings: Settings, model: dict | None = None, reuse: "Engine | None" = None):
         """reuse: an engine of an earlier generation whose models (reader, optional stages) are shared, not loaded again."""
         # One BLAS thread per question: the matrices here are small, and on a machine with few cores
         # concurrent requests waiting on each other's BLAS threads were several times slower.
@@ -77,6 +78,9 @@ class Engine:
     ) -> "Engine":
         """Load the index in index_dir (default: settings.index_dir), building it from the corpus when asked.
 
+        The index is read through the backend the settings name (qa.backends: QA_BACKEND=local|milvus);
+        for Milvus, the default index_dir stands for the collection QA_MILVUS_COLLECTION.
+
         model replaces the shipped reader bundle (see qa.answer.model_file), for training and experiments.
         check_corpus compares the index with the articles in settings.corpus_dir, which it is
         meant to answer from; when they have changed, a warning is logged and kept in
@@ -86,14 +90,15 @@ class Engine:
         """
         settings = settings or get_settings()
         index_dir = Path(index_dir or settings.index_dir)
+        backend = get_backend(settings)
         try:
-            index = HybridIndex.load(index_dir, settings.embed_model, reuse=reuse.index if reuse else None)
+            index = backend.load(index_dir, reuse=reuse.index if reuse else None)
         except IndexMissingError:
             if not build_if_missing:
                 raise
-            log.warning("no index in %s; building it from %s", index_dir, settings.corpus_dir)
-            build_index(settings.corpus_dir, index_dir, settings)
-            index = HybridIndex.load(index_dir, settings.embed_model)
+            log.warning("no index in %s; building it from %s", backend.location(index_dir), settings.corpus_dir)
+            backend.build(settings.corpus_dir, index_dir)
+            index = backend.load(index_dir)
         engine = cls(index, settings, model, reuse=reuse)
         if check_corpus:
             engine.stale_warning = index.stale_warning(settings.corpus_dir)

@@ -22,14 +22,13 @@ what the addition wrote.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
+from qa.backends import get_backend
 from qa.engine import Engine
-from qa.manifest import MANIFEST_FILE, IndexProblem, Manifest
+from qa.manifest import IndexProblem
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,27 +45,16 @@ class IndexStatus:
     reason: str | None = None
 
 
-def _stat(path: Path) -> tuple | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def folder_signature(folder: Path, manifest: Manifest) -> tuple:
-    """What changes when the folder is rebuilt, removed or has a file replaced: stats, no file contents."""
-    return (_stat(folder), _stat(folder / MANIFEST_FILE), tuple(_stat(folder / name) for name in sorted(manifest.files)))
-
-
 class LiveEngine:
     """The engine a server answers with, following its index folder across rebuilds."""
 
     def __init__(self, engine: Engine, settings: Settings):
         self.settings = settings
-        self.folder = Path(engine.index.folder)
+        # How the index is watched: folder stats (local) or the manifest row (Milvus); see qa.backends.
+        self.backend = get_backend(settings)
+        self.folder = engine.index.folder
         self._engine = engine
-        self._signature = folder_signature(self.folder, engine.index.manifest)
+        self._signature = self.backend.signature(engine.index)
         self._reason: str | None = None
         self._lock = threading.Lock()
         self._next_check = time.monotonic() + settings.index_check_seconds
@@ -92,7 +80,7 @@ class LiveEngine:
             if self._checking or now < self._next_check:
                 return
             self._next_check = now + self.settings.index_check_seconds
-            signature = folder_signature(self.folder, self._engine.index.manifest)
+            signature = self.backend.signature(self._engine.index)
             if signature == self._signature:
                 return
             self._checking = True
@@ -117,7 +105,7 @@ class LiveEngine:
         reason = self._update(hash_unchanged=False)
         with self._lock:
             self._reason = reason
-            self._signature = folder_signature(self.folder, self._engine.index.manifest)
+            self._signature = self.backend.signature(self._engine.index)
         if reason:
             log.warning("index degraded: %s", reason)
 
@@ -130,12 +118,8 @@ class LiveEngine:
         with self._loading:
             serving = self._engine.index.manifest
             still = f"still serving the index built at {serving.built_at} (generation {serving.generation[:8]})"
-            if not self.folder.is_dir():
-                return f"the index folder {self.folder} has gone; {still}"
             try:
-                manifest = Manifest.load(self.folder)
-                if manifest.generation == serving.generation:
-                    manifest.check_files(self.folder, hashes=hash_unchanged)
+                if not self.backend.changed(self._engine.index, verify=hash_unchanged):
                     return None
                 engine = self._load_generation()
             except IndexProblem as error:
@@ -148,8 +132,8 @@ class LiveEngine:
     def _load_generation(self) -> Engine:
         """A loaded engine of the folder as it is, loaded from one folder (not across a swap), sharing what is unchanged."""
         for _ in range(LOAD_ATTEMPTS):
-            before = os.stat(self.folder).st_ino
+            before = self.backend.stamp(self.folder)
             engine = Engine.load(self.folder, self.settings, reuse=self._engine)
-            if os.stat(self.folder).st_ino == before:
+            if self.backend.stamp(self.folder) == before:
                 return engine
         raise IndexProblem(f"the index in {self.folder} kept changing while it was loaded")

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     shared_dir: Path = Path("../shared")
     index_dir: Path = Path("index")
 
+    # Where the index lives (qa.backends): "local" (FAISS + bm25s + SQLite files in index_dir) or "milvus"
+    # (collections in the Milvus at milvus_uri: a Milvus Lite file such as ./milvus.db, or a server's URI).
+    backend: Literal["local", "milvus"] = "local"
+    milvus_uri: str = "milvus.db"
+    milvus_token: SecretStr | None = None  # "user:password" or an API key, for a server that asks for one
+    # Base name of the collections (NAME_meta, and one NAME_<generation>_chunks/_articles pair per build).
+    milvus_collection: str = Field("qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,150}$")
+    # The text Milvus's BM25 function reads: "tokens" = our jieba tokens joined by spaces (the same
+    # terms as bm25s), "jieba" = the chunk text cut by Milvus's own jieba analyzer. Chosen by recall
+    # on the CMRC 2018 trial (eval/milvus.md).
+    milvus_analyzer: Literal["tokens", "jieba"] = "tokens"
+    # Dense index of the chunks collection: HNSW scales to millions of chunks per segment; FLAT is exact.
+    milvus_dense_index: Literal["HNSW", "IVF_FLAT", "FLAT"] = "HNSW"
+
     # Index build; recorded in the manifest, which loading checks.
     embed_model: str = DEFAULT_ENCODER
     dense_index: Literal["flat", "hnsw", "ivf"] = "flat"

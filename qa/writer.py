@@ -52,6 +52,38 @@ class UnknownArticleError(LookupError):
     """No article with this id in the index."""
 
 
+def accept_documents(
+    documents: list[IncomingDocument], fingerprints: dict[str, str], taken: set[str], max_bytes: int,
+    forced_id: str | None = None,
+) -> tuple[list[Article], list[Outcome | None]]:
+    """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted).
+
+    Bad documents and texts already indexed (fingerprints: SHA-256 of each indexed text -> its article
+    id) or repeated in the batch get their outcome; ids are made unique against taken; forced_id gives
+    the one article this id (replace). Shared by every backend's writer.
+    """
+    indexed = {sha: article_id for sha, article_id in fingerprints.items() if article_id != forced_id}
+    accepted, outcomes = [], []
+    for document in documents:
+        article = to_article(document, max_bytes, taken)
+        if isinstance(article, Rejection):
+            outcomes.append(Outcome(name=document.name, status="rejected", problem=article.problem,
+                                    reason=article.reason))
+            continue
+        if forced_id is not None:
+            article = article.model_copy(update={"id": forced_id})
+        if article.sha256 in indexed:
+            outcomes.append(Outcome(
+                name=document.name, status="duplicate", article_id=indexed[article.sha256], problem="duplicate",
+                reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
+            ))
+            continue
+        indexed[article.sha256] = article.id
+        accepted.append(article)
+        outcomes.append(None)
+    return accepted, outcomes
+
+
 @dataclass
 class _State:
     """The current generation as a writer sees it."""
@@ -109,26 +141,7 @@ class IndexWriter:
         self, documents: list[IncomingDocument], state: _State, taken: set[str], forced_id: str | None = None
     ) -> tuple[list[Article], list[Outcome | None]]:
         """The articles of documents that may go in, and a place in the outcomes for each document (None: accepted)."""
-        indexed = {sha: article_id for sha, article_id in state.store.fingerprints().items() if article_id != forced_id}
-        accepted, outcomes = [], []
-        for document in documents:
-            article = to_article(document, self.settings.max_document_bytes, taken)
-            if isinstance(article, Rejection):
-                outcomes.append(Outcome(name=document.name, status="rejected", problem=article.problem,
-                                        reason=article.reason))
-                continue
-            if forced_id is not None:
-                article = article.model_copy(update={"id": forced_id})
-            if article.sha256 in indexed:
-                outcomes.append(Outcome(
-                    name=document.name, status="duplicate", article_id=indexed[article.sha256], problem="duplicate",
-                    reason=f"the same text as article {indexed[article.sha256]!r}, already indexed; not added again",
-                ))
-                continue
-            indexed[article.sha256] = article.id
-            accepted.append(article)
-            outcomes.append(None)
-        return accepted, outcomes
+        return accept_documents(documents, state.store.fingerprints(), taken, self.settings.max_document_bytes, forced_id)
 
     def _new_segment(self, articles: list[Article], state: _State) -> tuple[SegmentContent, dict[str, int]]:
         added = now()

@@ -1,21 +1,21 @@
 """``evaluate``: load a question set, get an engine for it, run it and summarise.
 
 JSONL sets run against an existing index (built from the corpus when missing), or
-over the shared corpus they name. SQuAD sets and named corpora are indexed into a temporary folder with the current settings first;
+over the shared corpus they name. SQuAD sets and named corpora are indexed into a temporary index (a folder,
+or Milvus collections: qa.backends) with the current settings first;
 that build is timed and reported as ``index_build_seconds``.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
+from qa.backends import get_backend
 from qa.engine import Engine
 from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.runner import Prediction, run
 from qa.evaluation.summary import summarize
-from qa.index import build_index
 from qa.settings import Settings
 
 
@@ -50,11 +50,12 @@ def evaluate(
         # Runs over the existing index.
         engine = Engine.load(index_dir, settings, build_if_missing=True, check_corpus=True, model=model)
         return _score(engine, items, engine.index.manifest.build_seconds, settings, progress)
-    with tempfile.TemporaryDirectory(prefix="qa-eval-") as folder:
+    backend = get_backend(settings)
+    with backend.scratch() as target:  # a temporary folder, or temporary Milvus collections
         started = time.perf_counter()
-        build_index(eval_set.corpus, Path(folder) / "index", settings, progress=progress)
+        backend.build(eval_set.corpus, target, progress=progress)
         build_seconds = time.perf_counter() - started
-        engine = Engine.load(Path(folder) / "index", settings, model=model)
+        engine = Engine.load(target, settings, model=model)
         return _score(engine, items, build_seconds, settings, progress)
 
 
