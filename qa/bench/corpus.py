@@ -123,6 +123,7 @@ def synthetic_corpus(
     if marker.is_file():
         info = CorpusInfo(**json.loads(marker.read_text("utf-8")))
         if (info.target_chunks, info.seed, info.version) == (n_chunks, seed, VERSION):
+            info.folder = str(folder)  # as the caller names it now (the folder may have moved)
             return info
     rows = pd_rows(shared_dir)  # fails early, before anything is written, when the corpus is absent
     staging = folder.with_name(folder.name + ".partial")

@@ -91,14 +91,14 @@ def markdown(results: dict) -> str:
         "## Build",
         "",
         _row("chunks", "articles (PD / recombined)", "FAISS", "wall s", "CPU s", "chunks/s", "chunks per CPU-s",
-             "peak RSS MB (build / an encoding worker)", "on disk MB", "load average at start"),
+             "peak RSS MB", "on disk MB", "load average at start"),
         "|---:|---|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for e in sizes:
         b, c = e["build"], e["corpus"]
         lines.append(_row(f"{b['chunks']:,}", f"{b['articles']:,} ({c['pd_articles']:,} / {c['generated_articles']:,})",
                           b["dense_index"], b["wall_s"], b["cpu_s"], b["chunks_per_s"], b["chunks_per_cpu_s"],
-                          f"{b['peak_rss_mb']:,.0f} / {b['encoder_worker_peak_rss_mb']:,.0f}", b["disk_mb"],
+                          f"{b['peak_rss_mb']:,.0f}", b["disk_mb"],
                           " ".join(map(str, e["load_average_at_start"]))))
     lines += [
         "",
