@@ -16,6 +16,10 @@ import numpy as np
 
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 HNSW_NEIGHBOURS = 32
+# Candidates an HNSW search keeps (FAISS's default is 16). Measured on 100,006 chunks with 500 CMRC 2018
+# question vectors, recall@10 against exact search: 16 → 0.597, 64 → 0.807, 128 → 0.889, 256 → 0.947,
+# 384 → 0.962 (p50 2.45 ms, exact search 16 ms), 512 → 0.971. Saved in the index file.
+HNSW_SEARCH_DEPTH = 384
 IVF_PROBES = 16
 
 
@@ -39,7 +43,9 @@ class DenseIndex:
             index.train(vectors)
             index.nprobe = min(IVF_PROBES, lists)
         elif kind == "hnsw":
-            index = faiss.IndexIDMap2(faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT))
+            graph = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
+            index = faiss.IndexIDMap2(graph)
         else:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
