@@ -39,7 +39,7 @@ from qa.segment import SegmentContent, SegmentRecord, write_segment
 # and approximate indexes need more points than an addition brings to train on.
 APPROXIMATE_FROM_CHUNKS = 1000
 
-_process_locks: dict[Path, threading.Lock] = {}
+_process_locks: dict[object, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
 
 
@@ -53,31 +53,42 @@ def lock_path(target: Path) -> Path:
 
 
 @contextmanager
-def writer_lock(target: str | Path, wait_seconds: float):
-    """Hold the index's writer lock (threads of this process and other processes alike), or IndexBusyError."""
-    target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
+def exclusive(key: object, lock_file: Path | None, wait_seconds: float, busy: IndexBusyError):
+    """Hold the writer lock of one index: a lock per key among this process's threads, then lock_file
+    (when given) among processes; busy is raised after wait_seconds. Shared by every backend."""
     with _process_locks_guard:
-        in_process = _process_locks.setdefault(target, threading.Lock())
-    busy = IndexBusyError(
-        f"another writer is changing the index {target} (a `qa add`, `qa remove`, `qa index`, compaction or an "
-        f"upload); waited {wait_seconds:g} s. Try again when it has finished"
-    )
+        in_process = _process_locks.setdefault(key, threading.Lock())
     if not in_process.acquire(timeout=wait_seconds if wait_seconds > 0 else -1):
         raise busy
     try:
-        lock = FileLock(lock_path(target), timeout=wait_seconds)
+        if lock_file is None:
+            yield
+            return
+        lock = FileLock(lock_file, timeout=wait_seconds)
         try:
             lock.acquire()
         except Timeout:
             raise busy from None
         try:
-            clean_leftovers(target)  # what writers killed earlier left behind
             yield
         finally:
             lock.release()
     finally:
         in_process.release()
+
+
+@contextmanager
+def writer_lock(target: str | Path, wait_seconds: float):
+    """Hold the index's writer lock (threads of this process and other processes alike), or IndexBusyError."""
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    busy = IndexBusyError(
+        f"another writer is changing the index {target} (a `qa add`, `qa remove`, `qa index`, compaction or an "
+        f"upload); waited {wait_seconds:g} s. Try again when it has finished"
+    )
+    with exclusive(target, lock_path(target), wait_seconds, busy):
+        clean_leftovers(target)  # what writers killed earlier left behind
+        yield
 
 
 def now() -> str:

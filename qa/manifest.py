@@ -13,7 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from qa import __version__
 from qa.corpus import CorpusProblem, file_stamps, load_corpus
@@ -50,12 +50,11 @@ class FileRecord(BaseModel):
     mtime_ns: int = 0
 
 
-class Manifest(BaseModel):
-    """Everything needed to decide whether an index on disk can answer questions now."""
+class BuildRecord(BaseModel):
+    """What every backend's manifest says of its index: how it was built, from what, and how large it is now."""
 
-    format_version: int = FORMAT_VERSION
     qa_version: str = __version__
-    # Unique to each build (new_generation()): a server compares it to tell a rebuilt index from the one it serves.
+    # Unique to each generation (new_generation()): a server compares it to tell a changed index from the one it serves.
     generation: str
     encoder: str
     dim: int
@@ -65,28 +64,36 @@ class Manifest(BaseModel):
     chunk_min_chars: int
     corpus_dir: str
     corpus_fingerprint: str
-    # file_stamps of the corpus folder at build time (empty for an index of a Corpus object or an older manifest)
+    # file_stamps of the corpus folder at build time (empty for an index of a Corpus object)
     corpus_files: dict[str, tuple[int, int]] = {}
     articles: int  # as the index is now, after any additions and removals
     chunks: int
     built_at: str  # of the full build (`qa index`)
     build_seconds: float
     updated_at: str = ""  # of the last addition, removal or compaction, if any
-    segments: list[SegmentRecord]
     next_chunk_id: int  # chunk ids are never reused, so a removed chunk cannot come back as another
-    next_segment: int
     problems: list[CorpusProblem] = []
+
+    def corpus_changed(self, corpus_dir: Path) -> bool:
+        """Whether the articles in corpus_dir differ from those the index was built from.
+
+        Names, sizes and modification times are compared first, so an unchanged corpus costs
+        a directory listing; only when they differ (or were not recorded) are the articles
+        read and fingerprinted, so a file touched or copied but not changed is not reported.
+        """
+        if self.corpus_files and file_stamps(corpus_dir) == self.corpus_files:
+            return False
+        return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
+
+
+class Manifest(BuildRecord):
+    """Everything needed to decide whether an index on disk can answer questions now."""
+
+    format_version: int = FORMAT_VERSION
+    segments: list[SegmentRecord]
+    next_segment: int
     # Required: a manifest without its file list cannot vouch for the files beside it.
     files: dict[str, FileRecord] = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _generation_of_older_manifests(cls, data):
-        """Manifests written before generations existed get one derived from their build, the same at every load."""
-        if isinstance(data, dict) and not data.get("generation"):
-            build = f"{data.get('built_at')}|{data.get('corpus_fingerprint')}".encode()
-            data = {**data, "generation": hashlib.sha256(build).hexdigest()[:32]}
-        return data
 
     def save(self, folder: Path) -> None:
         """Write manifest.json into folder."""
@@ -139,17 +146,6 @@ class Manifest(BaseModel):
             raise IndexMismatchError(
                 f"encoder {name!r} gives {dim}-dimensional vectors but the index holds {self.dim}; rebuild with `qa index`"
             )
-
-    def corpus_changed(self, corpus_dir: Path) -> bool:
-        """Whether the articles in corpus_dir differ from those the index was built from.
-
-        Names, sizes and modification times are compared first, so an unchanged corpus costs
-        a directory listing; only when they differ (or were not recorded) are the articles
-        read and fingerprinted, so a file touched or copied but not changed is not reported.
-        """
-        if self.corpus_files and file_stamps(corpus_dir) == self.corpus_files:
-            return False
-        return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
 
     def check_files(self, folder: Path, hashes: bool = True, trusted: set[str] = frozenset(), full: bool = False) -> None:
         """Refuse missing, truncated or altered index files.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import Counter
 
 import numpy as np
 
@@ -191,10 +190,11 @@ class SegmentedStore:
 
     def tokens(self, ids: list[int]) -> list[list[str]]:
         """The BM25 tokens of these chunks, in the order asked."""
-        by_segment = Counter(self._segment_of(i) for i in ids)
+        by_segment: dict[int, list[int]] = {}
+        for chunk_id in ids:
+            by_segment.setdefault(self._segment_of(chunk_id), []).append(chunk_id)
         found = {}
-        for segment in by_segment:
-            some = [i for i in ids if self._segment_of(i) == segment]
+        for segment, some in by_segment.items():
             found.update(zip(some, self.stores[segment].tokens(some)))
         return [found[i] for i in ids if i in found]
 

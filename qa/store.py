@@ -178,11 +178,6 @@ class ChunkStore:
                    [json.loads(row[9]) for row in rows])
             last = rows[-1][0]
 
-    def article(self, article_id: str) -> ArticleInfo | None:
-        """One article by id, or None."""
-        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
-        return article_info(rows[0]) if rows else None
-
     def __len__(self) -> int:
         return self._query("SELECT COUNT(*) FROM chunks")[0][0]
 

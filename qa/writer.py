@@ -84,6 +84,17 @@ def accept_documents(
     return accepted, outcomes
 
 
+def index_encoder(encoder: Encoder | None, name: str) -> Encoder:
+    """The encoder an index was built with: encoder when it is that one, loaded when None, else refused.
+    Shared by every backend's writer."""
+    encoder = encoder or load_encoder(name)
+    if encoder.name != name:
+        raise IndexMismatchError(
+            f"the index was built with encoder {name!r}, not {encoder.name!r}; articles are added with the index's own encoder"
+        )
+    return encoder
+
+
 @dataclass
 class _State:
     """The current generation as a writer sees it."""
@@ -108,13 +119,7 @@ class IndexWriter:
         return _State(manifest, deletions, SegmentedStore.open(self.folder, manifest.segments, deletions))
 
     def _encoder_for(self, manifest: Manifest) -> Encoder:
-        if self._encoder is None:
-            self._encoder = load_encoder(manifest.encoder)
-        if self._encoder.name != manifest.encoder:
-            raise IndexMismatchError(
-                f"the index was built with encoder {manifest.encoder!r}, not {self._encoder.name!r}; "
-                "articles are added with the index's own encoder"
-            )
+        self._encoder = index_encoder(self._encoder, manifest.encoder)
         return self._encoder
 
     def compaction_due(self, manifest: Manifest, deletions: Deletions) -> bool:

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from qa import __version__
-from qa.api import documents, openai_compat, openai_errors
+from qa.api import documents, index_routes, openai_compat, openai_errors
 from qa.api.body import BodyGuard
 from qa.api.docs_page import install_docs
 from qa.api.errors import install_error_handlers
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.include_router(api_router(current.max_question_chars))
     app.include_router(documents.router)
-    app.include_router(documents.index_router)
+    app.include_router(index_routes.router)
     app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     install_docs(app)

@@ -44,7 +44,7 @@ def _body(field: str, many: bool) -> dict:
     }
 
 
-_WRITE_ERRORS = {
+WRITE_ERRORS = {
     401: {"model": ErrorResponse, "description": "API key missing or wrong"},
     403: {"model": ErrorResponse, "description": "Writes are disabled: the server has no API key (QA_API_KEY)"},
     409: {"model": ErrorResponse, "description": "Another write is changing the index; try again"},
@@ -99,7 +99,7 @@ async def _incoming(request: Request, field: str) -> list[IncomingDocument]:
     )
 
 
-async def _write(call, *args) -> WriteResult:
+async def run_write(call, *args) -> WriteResult:
     """Run a write off the event loop (it encodes and writes files) and shape its report."""
     try:
         report: WriteReport = await run_in_threadpool(call, *args)
@@ -112,45 +112,33 @@ async def _write(call, *args) -> WriteResult:
 
 @router.post(
     "", response_model=WriteResult, summary="Add articles", dependencies=[Depends(require_write_key)],
-    responses=_WRITE_ERRORS, openapi_extra=_body("files", many=True),
+    responses=WRITE_ERRORS, openapi_extra=_body("files", many=True),
 )
 async def add(request: Request, collection: Collection = Depends(get_collection)) -> WriteResult:
     """Add one or more files (multipart field `files`) or one JSON article; each gets an outcome."""
-    return await _write(collection.add, await _incoming(request, "files"))
+    return await run_write(collection.add, await _incoming(request, "files"))
 
 
 @router.put(
     "/{article_id:path}", response_model=WriteResult, summary="Replace an article",
-    dependencies=[Depends(require_write_key)], responses=_WRITE_ERRORS, openapi_extra=_body("file", many=False),
+    dependencies=[Depends(require_write_key)], responses=WRITE_ERRORS, openapi_extra=_body("file", many=False),
 )
 async def replace(article_id: str, request: Request, collection: Collection = Depends(get_collection)) -> WriteResult:
     """Put a file (multipart field `file`) or a JSON article in place of the article, keeping its id."""
     incoming = await _incoming(request, "file")
     if len(incoming) != 1:
         raise HTTPException(422, "replace takes exactly one file")
-    return await _write(collection.replace, article_id, incoming[0])
+    return await run_write(collection.replace, article_id, incoming[0])
 
 
 @router.delete(
     "/{article_id:path}", response_model=WriteResult, summary="Remove an article",
-    dependencies=[Depends(require_write_key)], responses=_WRITE_ERRORS,
+    dependencies=[Depends(require_write_key)], responses=WRITE_ERRORS,
 )
 async def remove(article_id: str, collection: Collection = Depends(get_collection)) -> WriteResult:
     """Remove the article from the index; its facts are no longer answered once this returns."""
-    result = await _write(collection.remove, [article_id])
+    result = await run_write(collection.remove, [article_id])
     if result.outcomes and result.outcomes[0].status == "rejected":
         raise HTTPException(status.HTTP_404_NOT_FOUND, result.outcomes[0].reason or "no such article")
     return result
 
-
-index_router = APIRouter(prefix="/api/index", tags=["documents"])
-
-
-@index_router.post(
-    "/compact", response_model=WriteResult, summary="Compact the index", dependencies=[Depends(require_write_key)],
-    responses={k: v for k, v in _WRITE_ERRORS.items() if k in (401, 403, 409)},
-)
-async def compact(collection: Collection = Depends(get_collection)) -> WriteResult:
-    """Merge the index's segments into one and drop removed chunks for good (it also runs by itself when
-    QA_COMPACT_SEGMENTS or QA_COMPACT_REMOVED_SHARE is passed); the content, and every answer, stay the same."""
-    return await _write(collection.compact)

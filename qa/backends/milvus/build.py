@@ -19,7 +19,7 @@ from pymilvus import MilvusClient
 
 from qa.backends.milvus.connection import connect, is_lite
 from qa.backends.milvus.locking import write_lock
-from qa.backends.milvus.manifest import MilvusManifest, new_generation, read_manifest, write_manifest
+from qa.backends.milvus.manifest import MilvusManifest, read_manifest, write_manifest
 from qa.backends.milvus.rows import article_rows, chunk_rows
 from qa.backends.milvus.schema import create_articles, create_chunks, create_meta, generation_names, meta_name
 from qa.commit import now
@@ -27,7 +27,7 @@ from qa.corpus import Corpus, file_stamps, load_corpus
 from qa.duplicates import drop_repeated_articles
 from qa.encoders import load_encoder
 from qa.index import segment_content
-from qa.manifest import IndexProblem
+from qa.manifest import IndexProblem, new_generation
 from qa.segment import SegmentContent
 from qa.settings import Settings
 from qa.tokenization import TOKENIZER_NAME

@@ -11,18 +11,12 @@ started from, and reports the index busy if not (qa.backends.milvus.writer).
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from qa.backends.milvus.connection import is_lite, resolved_uri
-from qa.commit import IndexBusyError
+from qa.commit import IndexBusyError, exclusive
 from qa.settings import Settings
-
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_guard = threading.Lock()
 
 
 @contextmanager
@@ -30,26 +24,10 @@ def write_lock(settings: Settings, base: str):
     """Hold the index's writer lock, or IndexBusyError after settings.write_wait_seconds."""
     uri = resolved_uri(settings.milvus_uri)
     wait = settings.write_wait_seconds
-    with _guard:
-        in_process = _locks.setdefault((uri, base), threading.Lock())
     busy = IndexBusyError(
         f"another writer is changing the Milvus index {base} at {uri} (a `qa add`, `qa remove`, `qa index` or an "
         f"upload); waited {wait:g} s. Try again when it has finished"
     )
-    if not in_process.acquire(timeout=wait if wait > 0 else -1):
-        raise busy
-    try:
-        if not is_lite(uri):
-            yield
-            return
-        lock = FileLock(Path(uri).parent / f".{Path(uri).name}.{base}.lock", timeout=wait)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise busy from None
-        try:
-            yield
-        finally:
-            lock.release()
-    finally:
-        in_process.release()
+    lock_file = Path(uri).parent / f".{Path(uri).name}.{base}.lock" if is_lite(uri) else None
+    with exclusive((uri, base), lock_file, wait, busy):
+        yield

@@ -12,53 +12,24 @@ never sees half of a later addition.
 from __future__ import annotations
 
 import json
-import uuid
 
-from pydantic import BaseModel
-
-from qa import __version__
 from qa.backends.milvus.connection import ensure_loaded
 from qa.backends.milvus.schema import MAX_VARCHAR, meta_name
-from qa.corpus import CorpusProblem, file_stamps, load_corpus
-from qa.manifest import IndexMismatchError, IndexMissingError
+from qa.manifest import BuildRecord, IndexMismatchError, IndexMissingError
 
 FORMAT_VERSION = 1
 MANIFEST_KEY = "manifest"
 
 
-class MilvusManifest(BaseModel):
+class MilvusManifest(BuildRecord):
     """Everything needed to decide whether a Milvus index can answer questions now."""
 
     format_version: int = FORMAT_VERSION
-    qa_version: str = __version__
     backend: str = "milvus"
-    generation: str
     version: int = 1  # +1 with every write
     collections: dict[str, str]  # "chunks" and "articles" -> the current build's collections
     previous: dict[str, str] = {}  # the build before, kept for readers still on it until the next build
-    encoder: str
-    dim: int
-    tokenizer: str
     analyzer: str  # what the BM25 function reads (qa.settings: milvus_analyzer)
-    dense_index: str
-    chunk_max_chars: int
-    chunk_min_chars: int
-    corpus_dir: str
-    corpus_fingerprint: str
-    corpus_files: dict[str, tuple[int, int]] = {}
-    articles: int
-    chunks: int
-    built_at: str
-    build_seconds: float
-    updated_at: str = ""
-    next_chunk_id: int
-    problems: list[CorpusProblem] = []
-
-    def corpus_changed(self, corpus_dir) -> bool:
-        """Whether the articles in corpus_dir differ from those the index was built from (as qa.manifest does)."""
-        if self.corpus_files and file_stamps(corpus_dir) == self.corpus_files:
-            return False
-        return load_corpus(corpus_dir).fingerprint() != self.corpus_fingerprint
 
     def to_row(self) -> dict:
         """The meta row; what does not fit one VARCHAR is left out (file stamps, then problems), and said so."""
@@ -70,11 +41,6 @@ class MilvusManifest(BaseModel):
             kept = self.problems[:50]
             text = self.model_copy(update={"corpus_files": {}, "problems": kept}).model_dump_json()
         return {"key": MANIFEST_KEY, "manifest": text, "placeholder": [0.0, 0.0]}
-
-
-def new_generation() -> str:
-    """A fresh generation id."""
-    return uuid.uuid4().hex
 
 
 def read_manifest(client, base: str) -> MilvusManifest:

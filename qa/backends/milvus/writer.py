@@ -27,19 +27,19 @@ from qa.backends.milvus.build import write_content
 from qa.backends.milvus.connection import connect
 from qa.backends.milvus.index import query_all
 from qa.backends.milvus.locking import write_lock
-from qa.backends.milvus.manifest import MilvusManifest, new_generation, read_manifest, write_manifest
+from qa.backends.milvus.manifest import MilvusManifest, read_manifest, write_manifest
 from qa.backends.milvus.rows import article_info, filter_string
 from qa.backends.milvus.schema import ARTICLE_INFO_FIELDS
 from qa.commit import IndexBusyError, now
 from qa.corpus import Article
-from qa.encoders import Encoder, load_encoder
+from qa.encoders import Encoder
 from qa.index import segment_content
 from qa.intake import IncomingDocument, Outcome
-from qa.manifest import IndexMismatchError
+from qa.manifest import new_generation
 from qa.segment import SegmentContent
 from qa.settings import Settings
 from qa.store import ArticleInfo
-from qa.writer import UnknownArticleError, WriteReport, accept_documents
+from qa.writer import UnknownArticleError, WriteReport, accept_documents, index_encoder
 
 QUERY_LIMIT = 16384  # Milvus's cap on one query's rows (an article's chunks)
 
@@ -67,13 +67,7 @@ class MilvusWriter:
         return [article_info(row) for row in rows]
 
     def _encoder_for(self, manifest: MilvusManifest) -> Encoder:
-        if self._encoder is None:
-            self._encoder = load_encoder(manifest.encoder)
-        if self._encoder.name != manifest.encoder:
-            raise IndexMismatchError(
-                f"the index was built with encoder {manifest.encoder!r}, not {self._encoder.name!r}; "
-                "articles are added with the index's own encoder"
-            )
+        self._encoder = index_encoder(self._encoder, manifest.encoder)
         return self._encoder
 
     def _content(self, articles: list[Article], manifest: MilvusManifest) -> SegmentContent:
