@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
 from bench import cpu_name  # eval/bench.py, beside this script
 
 MODEL = "qa-extractive"
