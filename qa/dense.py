@@ -88,6 +88,8 @@ class DenseIndex:
 
     @classmethod
     def load(cls, path: str | Path, mmap: bool = False) -> "DenseIndex":
-        """Read an index file, memory-mapped when asked (for indexes larger than RAM)."""
-        flags = faiss.IO_FLAG_MMAP if mmap else 0
+        """Read an index file; with mmap, its vectors (flat, HNSW and IVF alike) stay in the file, mapped
+        read-only, not copied (FAISS's IO_FLAG_MMAP_IFC): processes serving one index share one copy in
+        the page cache. The file must then never change in place (writers make new files, qa.commit)."""
+        flags = faiss.IO_FLAG_MMAP_IFC if mmap else 0
         return cls(faiss.read_index(str(path), flags))

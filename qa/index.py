@@ -145,12 +145,15 @@ class HybridIndex:
         encoder_name: str | None = None,
         verify: bool = True,
         reuse: "HybridIndex | None" = None,
+        mmap: bool = False,
     ) -> "HybridIndex":
         """Load an index, refusing one built with another encoder or format, or damaged.
 
         reuse: an index loaded earlier from this folder; its segments that the new generation
         keeps unchanged (same name, same file records) are taken as they are, not read or
         hashed again, so following an addition costs what the addition wrote.
+        mmap: map the segments' FAISS and bm25s files instead of reading them into memory
+        (QA_MMAP_INDEX; processes serving one index then share them in the page cache).
         """
         folder = Path(folder)
         if not folder.exists():
@@ -166,7 +169,7 @@ class HybridIndex:
             encoder = load_encoder(manifest.encoder)
         manifest.check_encoder(encoder.name, encoder.dim)
         try:
-            segments = [reused.get(r.name) or Segment.load(folder, r) for r in manifest.segments]
+            segments = [reused.get(r.name) or Segment.load(folder, r, mmap) for r in manifest.segments]
             deletions = Deletions.load(folder)
         except Exception as error:  # faiss, bm25s, sqlite3 and pydantic raise assorted types on bad files
             raise IndexMismatchError(f"cannot read the index in {folder} ({error}); rebuild with `qa index`") from error

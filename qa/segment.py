@@ -88,11 +88,12 @@ class Segment:
     store: ChunkStore
 
     @classmethod
-    def load(cls, index_folder: Path, record: SegmentRecord) -> "Segment":
-        """Read a segment's files from the index folder."""
+    def load(cls, index_folder: Path, record: SegmentRecord, mmap: bool = False) -> "Segment":
+        """Read a segment's files from the index folder; with mmap, its FAISS and bm25s arrays are mapped,
+        not copied (a segment's files are never written again once committed)."""
         folder = index_folder / record.folder
         if record.chunks:
-            dense, sparse = DenseIndex.load(folder / DENSE_FILE), SparseIndex.load(folder / SPARSE_DIR)
+            dense, sparse = DenseIndex.load(folder / DENSE_FILE, mmap), SparseIndex.load(folder / SPARSE_DIR, mmap)
         else:
             dense = sparse = None
         return cls(record, dense, sparse, ChunkStore(folder / STORE_FILE))

@@ -84,7 +84,7 @@ class SparseIndex:
 
     @classmethod
     def load(cls, folder: str | Path, mmap: bool = False) -> "SparseIndex":
-        """Read a folder written by save."""
+        """Read a folder written by save; with mmap, bm25s's score matrix stays in its files, mapped read-only."""
         folder = Path(folder)
         bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
         return cls(bm25, np.load(folder / IDS_FILE))

@@ -5,10 +5,12 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import cli
 from qa import manifest as manifest_module
+from qa.dense import DenseIndex
 from qa.evaluation.datasets import load_eval_set
 from qa.index import HybridIndex, build_index
 from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
@@ -124,3 +126,32 @@ def test_articles_sharing_a_title_are_all_stored(settings, tmp_path):
     articles = HybridIndex.load(tmp_path / "index").store.articles()
     assert sorted(a.id for a in articles) == sorted(a.id for a in corpus.articles)
     assert [a.title for a in articles].count("长江") == 3
+
+
+def _mapped(path: Path) -> bool:
+    """Whether this process has the file mapped into memory."""
+    return str(path.resolve()) in Path("/proc/self/maps").read_text()
+
+
+def test_an_index_loaded_mapped_answers_as_one_read_whole(seed_index):
+    mapped, read = HybridIndex.load(seed_index, mmap=True), HybridIndex.load(seed_index, mmap=False)
+    segment = seed_index / "segments/000001"
+    assert _mapped(segment / "dense.faiss") and _mapped(segment / "bm25/data.csc.index.npy")
+    for question in ["徐州缓缴社保多少", "株洲截至4月底签约了多少个项目？", "徐州与哪个省交界？"]:
+        vector, tokens = read.encoder.encode_query(question), tokenize(question)
+        for found, expected in [(mapped.dense.search(vector, 10), read.dense.search(vector, 10)),
+                                (mapped.sparse.search(tokens, 10), read.sparse.search(tokens, 10))]:
+            assert found[1].tolist() == expected[1].tolist() and found[0].tolist() == pytest.approx(expected[0].tolist())
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_every_dense_index_type_searches_the_same_mapped(kind, tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((2000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    DenseIndex.build(vectors, np.arange(10, 2010), kind).save(tmp_path / "dense.faiss")
+    read, mapped = DenseIndex.load(tmp_path / "dense.faiss"), DenseIndex.load(tmp_path / "dense.faiss", mmap=True)
+    assert _mapped(tmp_path / "dense.faiss")
+    for row in range(5):
+        assert mapped.search(vectors[row : row + 1], 5)[1].tolist() == read.search(vectors[row : row + 1], 5)[1].tolist()
+    assert mapped.vectors()[0].tolist() == read.vectors()[0].tolist()  # compaction reads them back alike
