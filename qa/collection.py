@@ -7,6 +7,14 @@ an article's facts are answerable as soon as its upload returns, and gone as
 soon as its removal returns. When a write leaves many segments or removed
 chunks, compaction runs in a background thread, holding the writer lock like
 any writer, and the server follows it when it is done.
+
+A server of several worker processes has one Collection per worker. Their writes
+are serialised by the writer lock (a file beside the index), and each worker
+follows the generations the others write (``LiveEngine``: within
+``QA_INDEX_CHECK_SECONDS`` plus the time to load what changed). When two workers
+find compaction due, both start it; it runs once: the writer lock lets one
+compact at a time, and each checks under the lock that compaction is still due
+(``compact(only_if_due=True)``), so the second finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import logging
 import threading
 
 from qa.backends import get_backend
+from qa.commit import IndexBusyError
 from qa.generations import LiveEngine
 from qa.intake import IncomingDocument
 from qa.settings import Settings
@@ -63,9 +72,14 @@ class Collection:
 
         def run() -> None:
             try:
-                report = self.writer.compact()
+                report = self.writer.compact(only_if_due=True)
+                if report is None:
+                    log.info("compaction no longer due: another writer compacted the index first")
+                    return
                 log.info("compacted the index in %.1f s", report.seconds)
                 self.live.refresh()
+            except IndexBusyError:  # another writer (a compaction elsewhere) held the lock: the next write tries again
+                log.info("compaction put off: another writer held the index in %s", self.live.folder)
             except Exception:  # the index stays as it was (qa.commit); the next write tries again
                 log.exception("compacting the index in %s failed", self.live.folder)
             finally:

@@ -225,11 +225,18 @@ class IndexWriter:
         outcome = Outcome(name=document.name, status="replaced", article_id=article_id, chunks=counts.get(article_id, 0))
         return self._report([outcome], manifest, deletions, started)
 
-    def compact(self) -> WriteReport:
-        """Merge every segment's live chunks into one segment and drop the deletions (vectors are not re-encoded)."""
+    def compact(self, only_if_due: bool = False) -> WriteReport | None:
+        """Merge every segment's live chunks into one segment and drop the deletions (vectors are not re-encoded).
+
+        only_if_due: first look, under the writer lock, whether compaction is still due, and do nothing
+        (None) if not: when several server processes found it due after their writes, the first one
+        compacts and the others find nothing left to do.
+        """
         started = time.perf_counter()
         with writer_lock(self.folder, self.settings.write_wait_seconds):
             state = self._read()
+            if only_if_due and not self.compaction_due(state.manifest, state.deletions):
+                return None
             infos = state.store.articles()
             articles = [state.store.article_record(info.id) for info in infos]
             chunks, tags, tokens = [], [], []

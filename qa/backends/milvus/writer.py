@@ -171,8 +171,11 @@ class MilvusWriter:
                           chunks=_counts(content).get(article_id, 0))
         return self._report([outcome], manifest, started)
 
-    def compact(self) -> WriteReport:
-        """Ask Milvus to merge the collections' segments (dropping deleted rows); the generation stays the same."""
+    def compact(self, only_if_due: bool = False) -> WriteReport | None:
+        """Ask Milvus to merge the collections' segments (dropping deleted rows); the generation stays the same.
+        Milvus compacts by itself, so it is never due (only_if_due: None, nothing asked)."""
+        if only_if_due:
+            return None
         started = time.perf_counter()
         with write_lock(self.settings, self.base):
             manifest = self._read()
