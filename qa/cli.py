@@ -27,6 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "index_dir": getattr(args, "index", None),
         "dense_index": getattr(args, "dense_index", None),
         "top_k": getattr(args, "top_k", None),
+        "workers": getattr(args, "workers", None),
     }
     return get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
@@ -203,25 +204,66 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_count(settings: Settings) -> int:
+    """How many worker processes `qa serve` runs: --workers or QA_WORKERS, else one per core; ValueError
+    for more than one where a process's state cannot be shared."""
+    from qa.backends import get_backend
+    from qa.settings import default_workers
+
+    workers = settings.workers or default_workers()
+    if workers == 1:
+        return 1
+    if get_backend(settings).one_process_only():
+        if settings.workers is None:
+            return 1  # the default bends; an explicit number is refused below
+        raise ValueError(f"a Milvus Lite file ({settings.milvus_uri}) can be open in one process only: serve it "
+                         "with --workers 1, or run a Milvus server (QA_MILVUS_URI=http://host:19530)")
+    if settings.conversation_store == "memory":
+        raise ValueError(f"QA_CONVERSATION_STORE=memory keeps conversations in one process, so {workers} workers "
+                         "would lose follow-ups: use --workers 1, or the default store (sqlite)")
+    return workers
+
+
+def _prepare_index(settings: Settings) -> None:
+    """Build the index from the corpus when there is none, before the workers start (not in each of them)."""
+    from qa.backends import get_backend
+
+    backend = get_backend(settings)
+    if not backend.exists(settings.index_dir):
+        logging.getLogger(__name__).warning("no index in %s; building it from %s", backend.location(settings.index_dir),
+                                            settings.corpus_dir)
+        backend.build(settings.corpus_dir, settings.index_dir)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from qa.api.app import create_app
-    from qa.serving import serve
+    from qa.serving import serve, serve_workers
 
     settings = _settings(args)
     if args.host not in WILDCARD_HOSTS and args.host not in settings.allowed_hosts:
         # The address it listens on is a name it is reached by; others come from QA_ALLOWED_HOSTS.
         settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, args.host]})
-    engine = _load_engine(settings)  # load (or build) before listening, so the first request is fast
-    out.print(f"serving the chat at http://{args.host}:{args.port}  (API docs at /docs)")
+    workers = _worker_count(settings)
+    if workers == 1:
+        from qa.api.app import create_app
+
+        engine = _load_engine(settings)  # load (or build) before listening, so the first request is fast
+    else:
+        _prepare_index(settings)  # each worker loads the index and answers a first question before it listens
+    processes = "one process" if workers == 1 else f"{workers} worker processes, each once it has loaded the index"
+    out.print(f"serving the chat at http://{args.host}:{args.port} from {processes}  (API docs at /docs)")
     if args.host in WILDCARD_HOSTS:
         out.print(f"answering requests for {', '.join(settings.allowed_hosts)} only; "
                   "set QA_ALLOWED_HOSTS to the names this machine is reached by")
-    serve(create_app(settings, engine), args.host, args.port, settings)
+    if workers == 1:
+        serve(create_app(settings, engine), args.host, args.port, settings)
+    elif not serve_workers(args.host, args.port, settings, workers):
+        raise RuntimeError("a worker process could not start (its error is above); the server has stopped")
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from qa.conversation import Turn, resolve
+    from qa.conversation import resolve
+    from qa.conversation_store import Turn
     from qa.engine import EmptyQuestionError
 
     engine = _load_engine(_settings(args))
@@ -353,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the chat page and JSON API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_bounded_int(0, 65535), default=8000)
+    serve.add_argument("--workers", type=_bounded_int(1, 64),
+                       help="worker processes, each with the index loaded (default: QA_WORKERS, else one per core)")
     _index_options(serve)
     serve.set_defaults(run=cmd_serve)
 

@@ -10,31 +10,18 @@ question) or its question (多少, 是谁). ``resolve`` puts back what is missin
 * no subject ("已经解决了多少？"): the previous subject in front (and its unit: 多少个问题).
 
 Everything stays extractive: the resolved question is only used for retrieval.
+Conversations are kept between turns by qa.conversation_store.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
-import uuid
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 
 from qa.answer.question import QUOTED as _QUOTED
 from qa.answer.question import analyze, subject_of, words
 
 _FOLLOW_UP_START = re.compile(r"^(那么|那|还有|另外|然后|再问一下|其中的?)")
 _FOLLOW_UP_END = re.compile(r"(呢|呀|吗|啊)?[？?。.!！\s]*$")
-
-
-@dataclass
-class Turn:
-    """One exchange: what was typed, what it was resolved to, what was answered."""
-
-    message: str
-    question: str
-    answer: str = ""
 
 
 def _strip(message: str) -> str:
@@ -88,64 +75,3 @@ def _new_topic(core: str, previous: str) -> bool:
     a verb or adverb ("已经解决了多少", "收集了多少条意见建议") continues the previous question."""
     word, flag = next(iter(words(core)), ("", ""))
     return flag.startswith(("n", "i", "l")) and len(word) > 1 and word[:2] not in previous
-
-
-@dataclass
-class Conversation:
-    """The last turns of one conversation (at most max_turns) and when it was last used."""
-
-    id: str
-    max_turns: int = 20
-    turns: deque[Turn] = field(init=False)
-    updated: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        # Only the last turn is used to resolve a follow-up; older ones are dropped, not kept forever.
-        self.turns = deque(maxlen=self.max_turns)
-
-    @property
-    def last_question(self) -> str | None:
-        return self.turns[-1].question if self.turns else None
-
-
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class ConversationStore:
-    """Conversations in memory, at most max_conversations of at most max_turns turns, each forgotten after
-    ttl_seconds idle."""
-
-    def __init__(
-        self, max_conversations: int = 1000, ttl_seconds: float = 3600, clock=time.monotonic, max_turns: int = 20
-    ):
-        self.max_conversations = max_conversations
-        self.ttl_seconds = ttl_seconds
-        self.max_turns = max_turns
-        self._clock = clock
-        self._items: OrderedDict[str, Conversation] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, conversation_id: str | None) -> Conversation:
-        """The conversation with this id (a fresh one if unknown or expired), marked as used."""
-        if conversation_id is not None and not _ID.match(conversation_id):
-            raise ValueError("conversation_id must be 1-64 letters, digits, '-' or '_'")
-        with self._lock:
-            self._expire()
-            conversation = self._items.pop(conversation_id, None) if conversation_id else None
-            if conversation is None:
-                conversation = Conversation(id=conversation_id or uuid.uuid4().hex, max_turns=self.max_turns)
-            conversation.updated = self._clock()
-            self._items[conversation.id] = conversation
-            while len(self._items) > self.max_conversations:
-                self._items.popitem(last=False)
-            return conversation
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire()
-            return len(self._items)
-
-    def _expire(self) -> None:
-        cutoff = self._clock() - self.ttl_seconds
-        while self._items and next(iter(self._items.values())).updated < cutoff:
-            self._items.popitem(last=False)

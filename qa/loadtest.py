@@ -61,21 +61,43 @@ class RunningServer:
         """What the server has printed so far."""
         return self.log.read_text("utf-8", "replace")
 
+    def processes(self) -> list[int]:
+        """The server's process ids: the one started, then its worker processes (with --workers N) and theirs."""
+        found, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop(0)
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                try:
+                    pending += [int(child) for child in task.read_text().split()]
+                except OSError:  # the thread or the process has just ended
+                    pass
+        return found
+
     def rss_mb(self) -> float:
-        """The server's resident memory in MB, from /proc."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS for the server process")
+        """The server's resident memory in MB, from /proc: all its processes' together (pages of the
+        memory-mapped index that several workers share count once per worker)."""
+        total = 0
+        for pid in self.processes():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        if not total:
+            raise RuntimeError("no VmRSS for the server process")
+        return total / 1024
 
 
 @contextmanager
-def running_server(index: str | Path, env: dict[str, str] | None = None, python: str = sys.executable):
-    """`qa serve --index index` on a free loopback port, with extra QA_* environment; stopped on exit."""
+def running_server(index: str | Path, env: dict[str, str] | None = None, python: str = sys.executable,
+                   workers: int | None = None):
+    """`qa serve --index index [--workers N]` on a free loopback port, with extra QA_* environment; stopped on exit."""
     port = free_port()
+    more = ["--workers", str(workers)] if workers else []
     with tempfile.NamedTemporaryFile("w+", prefix="qa-serve-", suffix=".log", delete=False) as log:
         process = subprocess.Popen(
-            [python, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)],
+            [python, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index), *more],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
     server = RunningServer(process, f"http://127.0.0.1:{port}", port, Path(log.name))

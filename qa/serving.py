@@ -1,4 +1,15 @@
-"""Running the server: uvicorn, with a deadline for each request's headers.
+"""Running the server: uvicorn, in one process or several worker processes, with a deadline for each
+request's headers.
+
+``serve`` runs an application built here in this process. ``serve_workers`` runs
+N worker processes that share one listening socket (the kernel hands each new
+connection to one of them): uvicorn starts them fresh (``spawn``) and gives them
+the application by name (``worker_app``), not as an object, so the settings
+reach them as ``QA_*`` environment variables (qa.settings.environment), and each
+worker loads the index and the models once, at its start, before it answers.
+Everything a worker keeps for itself is either the same in every worker (the
+loaded index, which follows the folder across writes) or shared through files
+(the conversations, qa.conversation_store; the writer lock, qa.commit).
 
 uvicorn closes idle keep-alive connections, but a connection that sends part of
 a request's headers (``GET / HTTP/1.1\\r\\n`` and then nothing), or nothing at
@@ -10,13 +21,24 @@ after it opened, or after the previous response, is answered 408 and closed.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
 import h11
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess
 
-from qa.settings import Settings
+from qa.settings import Settings, environment, get_settings
+
+WORKER_APP = "qa.serving:worker_app"
+WORKER_PROTOCOL = "qa.serving:SettingsHeaderTimeoutProtocol"
+# How long a worker may take to answer its supervisor's ping (from a thread of its own) before it is taken
+# for hung and replaced. Loading the engine stalled Python threads for 0.37 s at most (measured on 2 busy
+# cores); a worker that dies while a ping is out is noticed only after this long, so not much longer.
+WORKER_HEALTHCHECK_SECONDS = 10
 
 _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -81,9 +103,58 @@ def protocol_with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
     return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
 
 
+class SettingsHeaderTimeoutProtocol(HeaderTimeoutProtocol):
+    """HeaderTimeoutProtocol for worker processes, which uvicorn gives the protocol by name: the deadline is
+    the process's settings' (QA_HEADER_TIMEOUT_SECONDS, passed on by serve_workers)."""
+
+    @property
+    def header_timeout(self) -> float:  # type: ignore[override]
+        return get_settings().header_timeout_seconds
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process, with the settings of its environment (uvicorn's factory)."""
+    from tqdm import tqdm
+
+    from qa.api.app import create_app
+
+    # tqdm takes a multiprocessing lock for its bars (a server shows none) on first use; in a spawned
+    # worker that lock is registered with the supervisor's resource tracker and reported "leaked" when
+    # the server stops. A thread lock does the same work here.
+    tqdm.set_lock(threading.RLock())
+    return create_app(get_settings())
+
+
 def serve(app: FastAPI, host: str, port: int, settings: Settings) -> None:
-    """Serve app on host:port until interrupted."""
+    """Serve app on host:port in this process until interrupted."""
     uvicorn.run(
         app, host=host, port=port, log_level="warning",
         http=protocol_with_header_timeout(settings.header_timeout_seconds),
     )
+
+
+def pass_on(settings: Settings) -> None:
+    """Put settings in this process's environment, where the processes it starts read theirs."""
+    for name, value in environment(settings).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def serve_workers(host: str, port: int, settings: Settings, workers: int) -> bool:
+    """Serve worker_app with settings on host:port from `workers` processes until interrupted; False
+    when a worker could not start (its error is logged), which stops them all.
+
+    This process only supervises: it binds the socket, starts the workers, replaces one that dies,
+    and stops them on SIGINT or SIGTERM. It loads no index.
+    """
+    pass_on(settings)
+    config = uvicorn.Config(
+        WORKER_APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+        http=WORKER_PROTOCOL, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
+    # What uvicorn.run does for workers > 1, keeping the supervisor to read how its workers ended.
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)

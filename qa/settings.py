@@ -6,6 +6,7 @@ server override it (FastAPI's ``dependency_overrides`` or ``get_settings.cache_c
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(300, ge=50)
     chunk_min_chars: int = Field(40, ge=0)
     encode_batch_size: int = Field(64, ge=1)
+    # Load the index's FAISS and bm25s files memory-mapped (the local backend): the worker processes
+    # of a server then share one copy in the page cache instead of each holding its own.
+    mmap_index: bool = True
 
     # Adding and removing articles (qa.writer).
     max_document_bytes: int = Field(1_000_000, ge=1)  # a larger file is refused, by name
@@ -74,13 +78,21 @@ class Settings(BaseSettings):
     reranker_model: str | None = None
     reader_model: str | None = None
 
-    # Conversations.
+    # Conversations (qa.conversation_store): "sqlite" keeps them in a file of the state folder that every
+    # worker process of a server shares (a follow-up may reach another worker); "memory" in the process,
+    # for one worker only.
+    conversation_store: Literal["sqlite", "memory"] = "sqlite"
     max_conversations: int = Field(1000, ge=1)
     conversation_ttl_seconds: int = Field(3600, ge=1)
     max_question_chars: int = Field(500, ge=1)
     max_turns: int = Field(20, ge=1)  # turns kept per conversation; only the last one is used
 
     # The server (see qa/api/security.py and qa/serving.py).
+    # Worker processes of `qa serve`, each with the index and models loaded once; None: one per core.
+    workers: int | None = Field(None, ge=1, le=64)
+    # What a server keeps beside its index for all its workers (the conversations); None: the folder
+    # `.NAME.state` beside the index folder NAME (qa.backends: Backend.state_folder).
+    state_dir: Path | None = None
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Host headers answered; anything else is refused, so a DNS-rebinding page cannot read the API.
     allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]
@@ -108,3 +120,28 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+def default_workers() -> int:
+    """Worker processes when QA_WORKERS and --workers say nothing: one per core."""
+    return os.cpu_count() or 1
+
+
+def environment(settings: Settings) -> dict[str, str | None]:
+    """The QA_* environment variables that make Settings() in another process equal settings (None: unset
+    the variable), so that worker processes started by name, not handed objects, get the same settings."""
+    variables: dict[str, str | None] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None:
+            text = None
+        elif isinstance(value, list):
+            text = ",".join(value)  # the comma-separated form _comma_separated reads
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        variables[f"QA_{name.upper()}"] = text
+    return variables

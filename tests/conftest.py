@@ -18,6 +18,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 for name in [n for n in os.environ if n.startswith("QA_")]:
     del os.environ[name]  # tests run on the defaults, whatever the developer's shell sets
+# but for one: the servers they start run one worker process (the default, one per core, depends on the
+# machine) unless a test asks for more (tests/test_workers.py).
+os.environ["QA_WORKERS"] = "1"
 
 from qa.engine import Engine  # noqa: E402
 from qa.index import build_index  # noqa: E402

@@ -2,33 +2,61 @@
 
 Around the routes: the request body guard (qa.api.body), error bodies of the
 declared shape (qa.api.errors), security headers, allowed hosts and CORS
-(qa.api.security), /docs from packaged files (qa.api.docs_page), and an engine
-that follows its index folder across rebuilds (qa.generations).
+(qa.api.security), /docs from packaged files (qa.api.docs_page), an engine
+that follows its index folder across rebuilds and other processes' writes
+(qa.generations), conversations kept where every worker process of the server
+finds them (qa.conversation_store, in the state folder beside the index), and
+the answering worker's process id on every response (``X-Worker``).
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
 from qa.api import documents, index_routes, openai_compat, openai_errors
 from qa.api.body import BodyGuard
+from qa.api.deps import WORKER_HEADER
 from qa.api.docs_page import install_docs
 from qa.api.errors import install_error_handlers
 from qa.api.routes import api_router
 from qa.api.security import install_security
+from qa.backends import get_backend
 from qa.collection import Collection
-from qa.conversation import ConversationStore
+from qa.conversation_store import open_conversations
 from qa.engine import Engine
 from qa.generations import LiveEngine
 from qa.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+class WorkerHeader:
+    """ASGI middleware naming, on every response, the worker process that answered (WORKER_HEADER): which
+    worker of `qa serve --workers N` served a request, for people following one through the logs."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_worker(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (WORKER_HEADER.encode(), self.pid)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_worker)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -44,10 +72,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         loaded.warm_up()
         app.state.live = LiveEngine(loaded, current)
         app.state.collection = Collection(app.state.live, current)
-        app.state.conversations = ConversationStore(
-            current.max_conversations, current.conversation_ttl_seconds, max_turns=current.max_turns
-        )
-        yield
+        state = current.state_dir or get_backend(current).state_folder(loaded.index.folder)
+        app.state.conversations = open_conversations(current, state)
+        try:
+            yield
+        finally:
+            app.state.conversations.close()
 
     app = FastAPI(
         title="qa — answers from Chinese articles",
@@ -74,4 +104,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         limits={"/api/documents": current.max_upload_bytes},
     )
     install_security(app, current)
+    app.add_middleware(WorkerHeader)
     return app

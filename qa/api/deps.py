@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from qa.collection import Collection
-from qa.conversation import ConversationStore
+from qa.conversation_store import ConversationStore
 from qa.engine import Engine
 from qa.generations import LiveEngine
 from qa.settings import Settings
 
 GENERATION_HEADER = "x-index-generation"
+WORKER_HEADER = "x-worker"  # the process id of the worker that answered (qa serve --workers N)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -31,7 +32,7 @@ def get_engine(request: Request, response: Response) -> Engine:
 
 
 def get_conversations(request: Request) -> ConversationStore:
-    """The in-memory conversation store."""
+    """The conversation store (qa.conversation_store), shared by the server's worker processes."""
     return request.app.state.conversations
 
 

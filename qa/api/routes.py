@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from qa.api.deps import get_conversations, get_engine, get_live_engine
 from qa.api.schemas import ChatResponse, ErrorResponse, Health, request_models
-from qa.conversation import ConversationStore, Turn, resolve
+from qa.conversation import resolve
+from qa.conversation_store import ConversationStore, Turn
 from qa.engine import Engine
 from qa.generations import LiveEngine
 from qa.types import Answer
@@ -42,7 +43,7 @@ def api_router(max_question_chars: int) -> APIRouter:
             answer = engine.ask(question)
         except ValueError as error:
             raise HTTPException(status_code=422, detail=str(error)) from error
-        conversation.turns.append(Turn(message=request.message, question=question, answer=answer.answer))
+        conversations.add_turn(conversation.id, Turn(message=request.message, question=question, answer=answer.answer))
         return ChatResponse(**answer.model_dump(), conversation_id=conversation.id, resolved_question=question)
 
     @router.get("/health", response_model=Health, summary="Index status")

@@ -8,6 +8,14 @@
   site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own
   name as Host and so cannot read the API.
 * Cross-origin calls are refused (no CORS headers) unless origins are listed.
+
+Nothing here keeps state between requests: the headers, hosts and origins are
+the settings', the same in every worker process of ``qa serve --workers N``. The
+server does no rate limiting. Were a limiter added here, its counters would be
+per worker (N workers letting N times the limit through, unevenly, since the
+kernel picks the worker per connection): a limit meant for the whole server
+belongs in the proxy in front of it, or in the state folder the workers share
+(qa.conversation_store shows the way).
 """
 
 from __future__ import annotations

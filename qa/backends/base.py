@@ -25,6 +25,7 @@ import numpy as np
 from qa.corpus import Article, Corpus
 from qa.encoders import Encoder
 from qa.intake import IncomingDocument
+from qa.manifest import IndexMissingError
 from qa.settings import Settings
 from qa.store import ArticleInfo
 from qa.types import StoredChunk
@@ -104,7 +105,8 @@ class Writer(Protocol):
 
     def remove(self, article_ids: list[str]): ...
 
-    def compact(self): ...
+    def compact(self, only_if_due: bool = False):
+        """Compact the index; with only_if_due, only when it is still due when the lock is held (None if not)."""
 
 
 class Backend(ABC):
@@ -145,6 +147,23 @@ class Backend(ABC):
         """Whether target now holds another generation than index; qa.manifest.IndexProblem, with the reason,
         when it cannot be served from (gone or damaged). verify: look for damage closely (hash what changed),
         not only for presence and size."""
+
+    def one_process_only(self) -> bool:
+        """Whether only one process at a time may open this backend's indexes (a server then runs one worker)."""
+        return False
+
+    def exists(self, target: Target | None = None) -> bool:
+        """Whether target holds an index (without loading it)."""
+        try:
+            self.listing(target)
+        except IndexMissingError:
+            return False
+        return True
+
+    def state_folder(self, target: Target | None = None) -> Path:
+        """Where a server of target keeps what its worker processes share (the conversations), unless
+        QA_STATE_DIR says: a folder of the current one here; backends with files put it beside them."""
+        return Path(".qa-state")
 
     def stamp(self, target: Target) -> Hashable:
         """What must stay the same while a generation is loaded for the load to be of one generation."""

@@ -17,6 +17,7 @@ from qa.backends.base import Backend, LoadedIndex, Target
 from qa.corpus import Corpus
 from qa.deletions import Deletions
 from qa.encoders import Encoder
+from qa.folders import clean_leftovers
 from qa.index import HybridIndex, build_index
 from qa.manifest import MANIFEST_FILE, IndexProblem, Manifest
 from qa.segmented import SegmentedStore
@@ -52,7 +53,8 @@ class LocalBackend(Backend):
         return build_index(corpus, self._folder(target), self.settings, progress=progress)
 
     def load(self, target: Target | None = None, reuse: LoadedIndex | None = None) -> HybridIndex:
-        return HybridIndex.load(self._folder(target), self.settings.embed_model, reuse=reuse)
+        return HybridIndex.load(self._folder(target), self.settings.embed_model, reuse=reuse,
+                                mmap=self.settings.mmap_index)
 
     def writer(self, target: Target | None = None, encoder: Encoder | None = None, progress: bool = False) -> IndexWriter:
         return IndexWriter(self._folder(target), self.settings, encoder=encoder, progress=progress)
@@ -77,6 +79,17 @@ class LocalBackend(Backend):
             manifest.check_files(folder, hashes=verify)
             return False
         return True
+
+    def exists(self, target: Target | None = None) -> bool:
+        folder = self._folder(target)
+        if not folder.exists():
+            clean_leftovers(folder)  # a crash between the two renames of a swap left the index set aside
+        return (folder / MANIFEST_FILE).is_file()
+
+    def state_folder(self, target: Target | None = None) -> Path:
+        # Beside the index folder, like its lock file: the folder itself is replaced by every write.
+        folder = self._folder(target).resolve()
+        return folder.parent / f".{folder.name}.state"
 
     def stamp(self, target: Target) -> Hashable:
         # Every write swaps a new folder into place: the same inode before and after a load means

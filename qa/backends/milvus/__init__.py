@@ -95,6 +95,15 @@ class MilvusBackend(Backend):
         manifest = read_manifest(connect(self.settings), str(index.folder))
         return manifest.generation != index.manifest.generation
 
+    def one_process_only(self) -> bool:
+        return is_lite(self.settings.milvus_uri)  # Milvus Lite locks its data folder for one process
+
+    def state_folder(self, target: Target | None = None) -> Path:
+        uri = resolved_uri(self.settings.milvus_uri)
+        if is_lite(uri):  # beside the Lite file, like its lock file
+            return Path(uri).parent / f".{Path(uri).name}.{self.base(target)}.state"
+        return super().state_folder(target) / self.base(target)
+
     @contextmanager
     def scratch(self):
         base = f"{self.settings.milvus_collection}_scratch_{uuid.uuid4().hex[:8]}"
