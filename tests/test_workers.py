@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ SIGNED = "株洲截至4月底签约了多少个项目？"
 FOLLOW_UP = "合同引资总额呢？"
 TOWN = "白沙洲新闻\n白沙洲今年新建了六十三座智能充电站，总投资约三亿元。\n"
 TOWN_QUESTION = "白沙洲新建了多少座智能充电站？"
+HEADER_TIMEOUT = 1.0
 ATTEMPTS = 60  # fresh connections tried to reach a given worker; the kernel picks one per connection
 
 
@@ -36,7 +38,8 @@ def two_workers(seed_index, tmp_path_factory, serve_index):
     """A server of two worker processes over a copy of the seed index, writes enabled, once both answer."""
     folder = tmp_path_factory.mktemp("workers") / "index"
     shutil.copytree(seed_index, folder)
-    with serve_index(folder, QA_WORKERS="2", QA_API_KEY=KEY, QA_INDEX_CHECK_SECONDS="0.2") as (process, url):
+    with serve_index(folder, QA_WORKERS="2", QA_API_KEY=KEY, QA_INDEX_CHECK_SECONDS="0.2",
+                     QA_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT)) as (process, url):
         pids = set()
         deadline = time.time() + 180  # the second worker may still be loading when the first answers
         while len(pids) < 2 and time.time() < deadline:
@@ -57,6 +60,21 @@ def test_two_workers_answer_and_the_supervisor_loads_no_index(two_workers):
     assert all(r.status_code == 200 and r.json()["answer"] == "73个" for r in replies)
     workers = {int(r.headers[WORKER_HEADER]) for r in replies} | {int(_fresh(url, "GET", "/").headers[WORKER_HEADER])}
     assert process.pid not in workers, "the process started only supervises"
+
+
+def test_every_worker_times_out_unfinished_headers_with_the_servers_deadline(two_workers):
+    """QA_HEADER_TIMEOUT_SECONDS reaches the workers (the default is 10 s): each of several connections,
+    whichever worker takes it, is answered 408 and closed after about a second."""
+    port = int(two_workers[1].rsplit(":", 1)[1])
+    for _ in range(4):
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            reply = b""
+            while chunk := connection.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - started < 8 * HEADER_TIMEOUT
 
 
 def test_a_follow_up_answered_by_the_other_worker_keeps_its_conversation(two_workers):

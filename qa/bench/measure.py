@@ -259,7 +259,8 @@ def http(index_dir: str, corpus: str, clients: tuple[int, ...] = HTTP_CLIENTS, r
     from qa.loadtest import run_load, running_server
 
     results: dict = {}
-    with running_server(index_dir, env={"QA_CORPUS_DIR": str(corpus)}) as server:
+    # One worker, as the figures before `qa serve --workers` were (eval/workers_bench.py compares worker counts).
+    with running_server(index_dir, env={"QA_CORPUS_DIR": str(corpus)}, workers=1) as server:
         run_load(server.url, max(clients), 2, documents=False)  # warm-up: first-use loads, connection pools
         results["server_rss_mb_before"] = round(server.rss_mb(), 1)
         for number in clients:
