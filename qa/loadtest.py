@@ -74,6 +74,17 @@ class RunningServer:
                     pass
         return found
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server's running processes have used so far, from /proc."""
+        total = 0
+        for pid in self.processes():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        return total / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """The server's resident memory in MB, from /proc: all its processes' together (pages of the
         memory-mapped index that several workers share count once per worker)."""
