@@ -298,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("corpus_dir", nargs="?", help="folder of .txt/.md articles (default: corpus/)")
     index.add_argument("--out", help="index folder to write (default: index/)")
     index.add_argument("--model", help="embedding model: use-m3 (default) or a sentence-transformers name/folder")
-    index.add_argument("--dense-index", choices=["flat", "hnsw", "ivf"], help="FAISS index type (default: flat)")
+    index.add_argument("--dense-index", choices=["auto", "flat", "hnsw", "ivf"],
+                       help="FAISS index type (default: auto, flat below 50,000 chunks per segment, hnsw from there)")
     index.set_defaults(run=cmd_index)
 
     add = sub.add_parser("add", help="add articles (files or folders of .txt/.md) to the index, without a rebuild")

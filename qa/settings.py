@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     # Index build; recorded in the manifest, which loading checks.
     embed_model: str = DEFAULT_ENCODER
-    dense_index: Literal["flat", "hnsw", "ivf"] = "flat"
+    dense_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     chunk_max_chars: int = Field(300, ge=50)
     chunk_min_chars: int = Field(40, ge=0)
     encode_batch_size: int = Field(64, ge=1)

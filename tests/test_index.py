@@ -5,6 +5,8 @@ import os
 import shutil
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 
 from qa import cli
@@ -124,3 +126,22 @@ def test_articles_sharing_a_title_are_all_stored(settings, tmp_path):
     articles = HybridIndex.load(tmp_path / "index").store.articles()
     assert sorted(a.id for a in articles) == sorted(a.id for a in corpus.articles)
     assert [a.title for a in articles].count("长江") == 3
+
+
+def test_auto_dense_index_is_exact_for_small_segments_and_a_graph_for_large_ones(monkeypatch):
+    """auto chooses per segment by size; the graph still finds each vector's own id."""
+    import qa.dense
+    from qa.dense import DenseIndex, resolve_kind
+
+    vectors = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1000, 1200, dtype=np.int64)
+    assert resolve_kind("auto", 199) == resolve_kind("auto", 200) == "flat"
+    assert resolve_kind("ivf", 10) == "ivf"
+    exact = DenseIndex.build(vectors, ids, "auto")
+    assert isinstance(faiss.downcast_index(exact.index.index), faiss.IndexFlatIP)
+    monkeypatch.setattr(qa.dense, "AUTO_APPROXIMATE_FROM", 100)  # so that a small, fast test reaches the threshold
+    graph = DenseIndex.build(vectors, ids, "auto")
+    assert isinstance(faiss.downcast_index(graph.index.index), faiss.IndexHNSWFlat)
+    _, found = graph.search(vectors[7:8], 1)
+    assert found.tolist() == [1007]

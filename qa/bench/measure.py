@@ -27,18 +27,10 @@ import numpy as np
 
 from qa.bench.questions import benchmark_questions
 
-AUTO_APPROXIMATE_FROM = 50_000  # chunks: --dense-index auto uses hnsw from here, flat below
 RECALL_K = 10
 RECALL_QUERIES = 200
 HTTP_CLIENTS = (16, 32)
 HTTP_REQUESTS = 400  # per run, shared among the clients: bounded, a few seconds at the usual rates
-
-
-def dense_index_for(kind: str, chunks: int) -> str:
-    """The FAISS index type to build: kind itself, or for "auto" flat below AUTO_APPROXIMATE_FROM chunks, hnsw above."""
-    if kind != "auto":
-        return kind
-    return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
