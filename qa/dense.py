@@ -20,6 +20,9 @@ INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 # Chunks from which "auto" builds HNSW. Exact search grows linearly: measured by `qa bench` (bench/RESULTS.md),
 # flat FAISS p50 was 2.6 ms at 10k chunks and 16 ms at 100k, HNSW 0.35 ms at 100k with recall@10 0.96.
 AUTO_APPROXIMATE_FROM = 50_000
+# Segments smaller than this are exact (flat) whatever the index type: searching them costs nothing,
+# and approximate indexes need more points than an addition brings to train on.
+APPROXIMATE_FROM_CHUNKS = 1000
 HNSW_NEIGHBOURS = 32
 # Candidates an HNSW search keeps (FAISS's default is 16). Measured on 100,006 chunks with 500 CMRC 2018
 # question vectors, recall@10 against exact search: 16 → 0.597, 64 → 0.807, 128 → 0.889, 256 → 0.947,
@@ -29,10 +32,10 @@ IVF_PROBES = 16
 
 
 def resolve_kind(kind: str, chunks: int) -> str:
-    """The FAISS index type built for a segment of this many chunks: kind itself, unless it is "auto"."""
-    if kind != "auto":
-        return kind
-    return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
+    """The FAISS index type built for a segment of this many chunks: kind itself, unless it is "auto" or tiny."""
+    if kind == "auto":
+        return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
+    return kind if chunks >= APPROXIMATE_FROM_CHUNKS else "flat"
 
 
 class DenseIndex:

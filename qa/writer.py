@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from qa.analysis import segment_content
 from qa.commit import commit, now, writer_lock
 from qa.corpus import Article
 from qa.deletions import Deletions
 from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
-from qa.index import segment_content
 from qa.intake import IncomingDocument, Outcome, Rejection, to_article
 from qa.manifest import IndexMismatchError, Manifest
 from qa.segment import DENSE_FILE, SegmentContent

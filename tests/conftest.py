@@ -19,8 +19,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 for name in [n for n in os.environ if n.startswith("QA_")]:
     del os.environ[name]  # tests run on the defaults, whatever the developer's shell sets
 
+from qa.building import build_index  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.index import build_index  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

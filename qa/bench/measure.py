@@ -60,7 +60,7 @@ def folder_mb(folder: str | Path) -> float:
 
 def build(corpus: str, index_dir: str, dense_index: str, progress: bool) -> dict:
     """Build the index of corpus into index_dir: wall and CPU time (its encoding workers' included), peak memory."""
-    from qa.index import build_index
+    from qa.building import build_index
     from qa.settings import get_settings
 
     settings = get_settings().model_copy(update={"dense_index": dense_index})
@@ -100,10 +100,10 @@ def stage_rates(corpus: str, sample: int, seed: int = 0) -> dict:
     the worker processes) and through ``encode`` as a build calls it (worker processes, one per
     core, start-up included), on the same texts.
     """
+    from qa.analysis import index_text
     from qa.chunking import chunk_article
     from qa.corpus import load_corpus
     from qa.encoders import UseM3Encoder, available_cores, load_encoder
-    from qa.index import index_text
     from qa.settings import get_settings
     from qa.tokenization import pos_tags, tokenize
 
