@@ -103,7 +103,7 @@ def _print_report(report, settings: Settings) -> int:
         from qa.backends import get_backend
 
         compacted = get_backend(settings).writer(settings.index_dir).compact()
-        out.print(f"[dim]compacted the index into one segment in {compacted.seconds:.2f} s[/]")
+        out.print(f"[dim]compacted the index (its latest segments merged into one) in {compacted.seconds:.2f} s[/]")
     return 1 if any(o.status == "rejected" for o in report.outcomes) else 0
 
 
@@ -136,7 +136,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_compact(args: argparse.Namespace) -> int:
     writer, _ = _writer(args)
     report = writer.compact()
-    out.print(f"compacted the index into one segment in {report.seconds:.2f} s (generation {report.generation[:8]})")
+    out.print(f"compacted the index in {report.seconds:.2f} s (generation {report.generation[:8]})")
     return 0
 
 
@@ -323,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     _index_options(listing)
     listing.set_defaults(run=cmd_list)
 
-    compact = sub.add_parser("compact", help="merge the index's segments into one and drop removed chunks for good")
+    compact = sub.add_parser(
+        "compact", help="merge the segments added since the last full one into one and drop their removed chunks for good"
+    )
     _index_options(compact)
     compact.set_defaults(run=cmd_compact)
 
