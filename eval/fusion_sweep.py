@@ -13,11 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from qa.building import build_index
 from qa.engine import Engine
 from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.metrics import reciprocal_rank
 from qa.evaluation.runner import is_hit
-from qa.index import build_index
 from qa.retriever import HybridRetriever
 from qa.settings import get_settings
 

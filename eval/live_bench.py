@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.bench.corpus import synthetic_corpus
+from qa.building import build_index
 from qa.engine import Engine
 from qa.generations import LiveEngine
-from qa.index import build_index
 from qa.intake import IncomingDocument
 from qa.settings import Settings
 from qa.sparse import SparseIndex

@@ -24,11 +24,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from qa.answer.model_file import load  # noqa: E402
+from qa.building import build_index  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluation.datasets import load_eval_set  # noqa: E402
 from qa.evaluation.harness import evaluate  # noqa: E402
 from qa.evaluation.report import write_report  # noqa: E402
-from qa.index import build_index  # noqa: E402
 from qa.settings import get_settings  # noqa: E402
 
 from bench import benchmark  # noqa: E402

@@ -48,13 +48,13 @@ from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_q
 from qa.answer.network import ReaderConfig, ReaderNetwork
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
 from qa.answer.vocabulary import CharVocabulary
+from qa.building import build_index
 from qa.chunking import chunk_article
 from qa.corpus import Article
 from qa.engine import Engine
 from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.metrics import exact_match, f1_score
 from qa.evaluation.splits import select
-from qa.index import build_index
 from qa.settings import Settings
 from qa.sparse import SparseIndex
 from qa.tokenization import pos_tags, tokenize

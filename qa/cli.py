@@ -104,7 +104,7 @@ def _print_report(report, settings: Settings) -> int:
         from qa.backends import get_backend
 
         compacted = get_backend(settings).writer(settings.index_dir).compact()
-        out.print(f"[dim]compacted the index into one segment in {compacted.seconds:.2f} s[/]")
+        out.print(f"[dim]compacted the index (its latest segments merged into one) in {compacted.seconds:.2f} s[/]")
     return 1 if any(o.status == "rejected" for o in report.outcomes) else 0
 
 
@@ -137,7 +137,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_compact(args: argparse.Namespace) -> int:
     writer, _ = _writer(args)
     report = writer.compact()
-    out.print(f"compacted the index into one segment in {report.seconds:.2f} s (generation {report.generation[:8]})")
+    out.print(f"compacted the index in {report.seconds:.2f} s (generation {report.generation[:8]})")
     return 0
 
 
@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("corpus_dir", nargs="?", help="folder of .txt/.md articles (default: corpus/)")
     index.add_argument("--out", help="index folder to write (default: index/)")
     index.add_argument("--model", help="embedding model: use-m3 (default) or a sentence-transformers name/folder")
-    index.add_argument("--dense-index", choices=["flat", "hnsw", "ivf"], help="FAISS index type (default: flat)")
+    index.add_argument("--dense-index", choices=["auto", "flat", "hnsw", "ivf"],
+                       help="FAISS index type (default: auto, flat below 50,000 chunks per segment, hnsw from there)")
     index.set_defaults(run=cmd_index)
 
     add = sub.add_parser("add", help="add articles (files or folders of .txt/.md) to the index, without a rebuild")
@@ -364,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     _index_options(listing)
     listing.set_defaults(run=cmd_list)
 
-    compact = sub.add_parser("compact", help="merge the index's segments into one and drop removed chunks for good")
+    compact = sub.add_parser(
+        "compact", help="merge the segments added since the last full one into one and drop their removed chunks for good"
+    )
     _index_options(compact)
     compact.set_defaults(run=cmd_compact)
 

@@ -35,10 +35,6 @@ from qa.folders import clean_leftovers, staging_folder, swap_into_place
 from qa.manifest import FileRecord, Manifest, new_generation, record_files
 from qa.segment import SegmentContent, SegmentRecord, write_segment
 
-# Segments smaller than this are exact (flat) whatever the index type: searching them costs nothing,
-# and approximate indexes need more points than an addition brings to train on.
-APPROXIMATE_FROM_CHUNKS = 1000
-
 _process_locks: dict[object, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
 
@@ -96,7 +92,8 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Make a file or folder's contents (a folder's entries) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -113,6 +110,14 @@ def _link_segment(current: Path, staging: Path, record: SegmentRecord, files: di
             os.link(current / name, staging / name)
 
 
+def _link_tree(source: Path, destination: Path) -> None:
+    """Hard-link every file of a segment folder written elsewhere (a resumable build's) into destination."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            (destination / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, destination / path.relative_to(source))
+
+
 def commit(
     target: Path,
     draft: dict,
@@ -121,11 +126,13 @@ def commit(
     deletions: Deletions,
     known_files: dict[str, FileRecord],
     dense_kind: str,
+    written: list[tuple[Path, SegmentRecord]] = (),
 ) -> Manifest:
     """Write and switch to the next generation of target: the kept segments, new ones from contents, the deletions.
 
     draft holds the manifest's other fields (encoder, corpus, next_chunk_id, next_segment, ...);
-    known_files the records of the current generation's files, which kept segments reuse unread.
+    known_files the records of the current generation's files, which kept segments reuse unread;
+    written, segments already written (and synced) in other folders, linked in after the kept ones.
     The caller holds the writer lock.
     """
     staging = staging_folder(target)
@@ -136,11 +143,13 @@ def commit(
         for record in keep:
             _link_segment(target, staging, record, kept_files)
         records, number = list(keep), draft["next_segment"]
+        for folder, record in written:
+            _link_tree(folder, staging / record.folder)
+            records.append(record)
         for content in contents:
             name = f"{number:06d}"
             number += 1
-            kind = dense_kind if len(content.chunks) >= APPROXIMATE_FROM_CHUNKS else "flat"
-            records.append(write_segment(staging / "segments" / name, name, content, kind))
+            records.append(write_segment(staging / "segments" / name, name, content, dense_kind))
         deletions.save(staging)
         removed_articles = sum(len(ids) for ids in deletions.articles.values())
         manifest = Manifest(
@@ -159,10 +168,10 @@ def commit(
             # Kept files are links to files made durable when their segment was written: only their
             # folder entries are new, and the folders are synced below.
             if path.is_dir() or path.relative_to(staging).as_posix() not in kept_files:
-                _fsync(path)
-        _fsync(staging)
+                fsync(path)
+        fsync(staging)
         swap_into_place(staging, target)
-        _fsync(target.parent)
+        fsync(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

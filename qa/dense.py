@@ -1,7 +1,9 @@
 """The dense half of the index: a FAISS index of normalised embeddings, searched by inner product.
 
-``flat`` is exact and the default. ``hnsw`` and ``ivf`` are approximate, for corpora
-of hundreds of thousands of chunks and more. Vectors carry their chunk ids
+``flat`` is exact. ``hnsw`` and ``ivf`` are approximate, for corpora of hundreds of
+thousands of chunks and more. ``auto`` (the default) chooses per segment by its size:
+flat below ``AUTO_APPROXIMATE_FROM`` chunks, hnsw from there, so a small addition stays
+exact and a large build or compaction gets the graph. Vectors carry their chunk ids
 (``IndexIDMap2`` or IVF's own ids), so chunks can later be added and removed
 without renumbering.
 """
@@ -14,13 +16,26 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-INDEX_TYPES = ("flat", "hnsw", "ivf")
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+# Chunks from which "auto" builds HNSW. Exact search grows linearly: measured by `qa bench` (bench/RESULTS.md),
+# flat FAISS p50 was 2.6 ms at 10k chunks and 16 ms at 100k, HNSW 0.35 ms at 100k with recall@10 0.96.
+AUTO_APPROXIMATE_FROM = 50_000
+# Segments smaller than this are exact (flat) whatever the index type: searching them costs nothing,
+# and approximate indexes need more points than an addition brings to train on.
+APPROXIMATE_FROM_CHUNKS = 1000
 HNSW_NEIGHBOURS = 32
 # Candidates an HNSW search keeps (FAISS's default is 16). Measured on 100,006 chunks with 500 CMRC 2018
 # question vectors, recall@10 against exact search: 16 → 0.597, 64 → 0.807, 128 → 0.889, 256 → 0.947,
 # 384 → 0.962 (p50 2.45 ms, exact search 16 ms), 512 → 0.971. Saved in the index file.
 HNSW_SEARCH_DEPTH = 384
 IVF_PROBES = 16
+
+
+def resolve_kind(kind: str, chunks: int) -> str:
+    """The FAISS index type built for a segment of this many chunks: kind itself, unless it is "auto" or tiny."""
+    if kind == "auto":
+        return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
+    return kind if chunks >= APPROXIMATE_FROM_CHUNKS else "flat"
 
 
 class DenseIndex:
@@ -35,6 +50,7 @@ class DenseIndex:
         if kind not in INDEX_TYPES:
             raise ValueError(f"unknown dense index type {kind!r}; choose one of {', '.join(INDEX_TYPES)}")
         dim = vectors.shape[1]
+        kind = resolve_kind(kind, len(vectors))
         if kind == "ivf":
             # Each list needs a few dozen training points; sqrt(n) lists is the usual balance.
             lists = max(1, min(int(4 * math.sqrt(len(vectors))), len(vectors) // 39))

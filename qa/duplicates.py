@@ -31,12 +31,15 @@ def _key(text: str) -> str:
     return " ".join(text.split())
 
 
-def drop_repeated_chunks(chunks: list[Chunk], paths: dict[str, str]) -> tuple[list[Chunk], list[CorpusProblem]]:
+def drop_repeated_chunks(
+    chunks: list[Chunk], paths: dict[str, str], seen: set[str] | None = None
+) -> tuple[list[Chunk], list[CorpusProblem]]:
     """The chunks whose text was not seen before, and one problem per article that lost some.
 
-    paths maps article ids to the files they came from, for the report.
+    paths maps article ids to the files they came from, for the report; seen, when given,
+    holds the texts of chunks kept earlier (a build in batches) and is added to.
     """
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     kept, dropped = [], Counter()
     for chunk in chunks:
         key = _key(chunk.text)

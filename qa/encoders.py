@@ -21,9 +21,10 @@ import multiprocessing
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -60,8 +61,17 @@ class Encoder(ABC):
         """Embed batches in order, one array per batch; encoders may spread them over processes."""
         return map(self._encode_batch, batches)
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
-        """Embed texts in length-sorted batches, with a progress bar on long runs; returns (n, dim) float32."""
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        progress: bool | None = None,
+        on_encoded: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed texts in length-sorted batches, with a progress bar on long runs; returns (n, dim) float32.
+
+        on_encoded hears the size of each batch as it is done (for a caller's own progress bar).
+        """
         if progress is None:
             progress = len(texts) >= PROGRESS_MIN_TEXTS
         order = np.argsort(np.fromiter(map(len, texts), np.int64, len(texts)), kind="stable")
@@ -72,12 +82,19 @@ class Encoder(ABC):
             for start, vectors in zip(range(0, len(texts), batch_size), self._encode_batches(batches)):
                 out[order[start : start + len(vectors)]] = vectors
                 done.update(len(vectors))
+                if on_encoded is not None:
+                    on_encoded(len(vectors))
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)  # in place: no second copy
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one question; returns a (1, dim) row."""
         return self.encode([text], progress=False)
+
+    @contextmanager
+    def session(self) -> Iterator["Encoder"]:
+        """Keep whatever long encodings start (worker processes) until the block ends: for a build's many calls."""
+        yield self
 
 
 class UseM3Encoder(Encoder):
@@ -98,6 +115,24 @@ class UseM3Encoder(Encoder):
         self._lock = threading.Lock()
         self.workers = available_cores() if workers is None else workers
         self.parallel_min_texts = parallel_min_texts
+        self._pool: ProcessPoolExecutor | None = None  # kept between calls inside session()
+
+    @contextmanager
+    def session(self) -> Iterator["Encoder"]:
+        """One pool of worker processes for every long encoding in the block (each pool costs about 2 s to start)."""
+        if self._pool is not None or self.workers < 2:
+            yield self
+            return
+        self._pool = self._start_pool()
+        try:
+            yield self
+        finally:
+            pool, self._pool = self._pool, None
+            pool.shutdown(cancel_futures=True)
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the calling process may hold threads (a server's, torch's) that fork would break.
+        return ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"), initializer=_start_worker)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:  # the backend's thread-pool limiter is not re-entrant
@@ -108,11 +143,14 @@ class UseM3Encoder(Encoder):
         if self.workers < 2 or texts < self.parallel_min_texts:
             yield from super()._encode_batches(batches)
             return
-        # spawn, not fork: the calling process may hold threads (a server's, torch's) that fork would break.
-        context = multiprocessing.get_context("spawn")
         done = 0
         try:
-            with ProcessPoolExecutor(self.workers, context, initializer=_start_worker) as pool:
+            if self._pool is not None:
+                for vectors in self._pool.map(_encode_in_worker, batches):
+                    yield vectors
+                    done += 1
+                return
+            with self._start_pool() as pool:
                 for vectors in pool.map(_encode_in_worker, batches):
                     yield vectors
                     done += 1

@@ -6,123 +6,23 @@ Layout of an index folder::
     segments/NAME/      one segment per full build or addition (qa.segment): FAISS, bm25s, SQLite
     deleted.json        chunks and articles removed since (qa.deletions)
 
-``build_index`` writes a new generation holding one segment of the whole corpus;
-qa.writer adds, removes and compacts. Both go through qa.commit, so a crash
-never leaves a half-written index where a good one was, and a build only ever
-replaces an empty folder or an index of this program (qa.folders).
+qa.building writes a new generation from a whole corpus; qa.writer adds, removes
+and compacts. Both go through qa.commit, so a crash never leaves a half-written
+index where a good one was, and a build only ever replaces an empty folder or an
+index of this program (qa.folders). Here: loading an index, with its checks.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from tqdm.auto import tqdm
-
-from qa.chunking import chunk_article
-from qa.commit import commit, now, writer_lock
-from qa.corpus import Article, Corpus, CorpusProblem, file_stamps, load_corpus
 from qa.deletions import Deletions
-from qa.duplicates import drop_repeated_articles, drop_repeated_chunks
 from qa.encoders import Encoder, load_encoder
-from qa.folders import check_index_target, clean_leftovers
+from qa.folders import clean_leftovers
 from qa.manifest import IndexMismatchError, Manifest
-from qa.segment import Segment, SegmentContent
+from qa.segment import Segment
 from qa.segmented import SegmentedDense, SegmentedSparse, SegmentedStore
-from qa.settings import Settings
-from qa.tokenization import TOKENIZER_NAME, pos_tags, tokenize
-
-log = logging.getLogger(__name__)
-
-
-def index_text(title: str, heading: str, text: str) -> str:
-    """The text that represents a chunk to both retrievers: article title, section heading, body.
-
-    Titles and headings name what a paragraph is about (an encyclopedia entry's
-    subject, the interviewee of a column) even where the paragraph itself does not;
-    adding them raised CMRC 2018 recall@1 from 0.961 to 0.973 (eval/RESULTS.md).
-    """
-    return "\n".join(part for part in (title, heading, text) if part)
-
-
-def _report(problems: list[CorpusProblem]) -> None:
-    """Log each file that was skipped or shortened, once."""
-    for problem in problems:
-        log.warning("%s: %s", problem.path, problem.message)
-
-
-def segment_content(
-    articles: list[Article],
-    first_id: int,
-    encoder: Encoder,
-    settings: Settings,
-    added_at: dict[str, str],
-    progress: bool = True,
-) -> tuple[SegmentContent, list[CorpusProblem]]:
-    """Chunk, tokenise, tag and encode articles into the content of one new segment, chunk ids from first_id.
-
-    Paragraphs repeating earlier text of the same articles are indexed once and reported.
-    """
-    chunks, titles = [], {a.id: a.title for a in articles}
-    for article in articles:
-        chunks.extend(chunk_article(article, settings.chunk_max_chars, settings.chunk_min_chars))
-    chunks, repeated = drop_repeated_chunks(chunks, {a.id: a.path for a in articles})
-    for number, chunk in enumerate(chunks, start=first_id):
-        chunk.id = number
-    texts = [index_text(titles[c.article_id], c.heading, c.text) for c in chunks]
-    bar = dict(disable=not progress or len(chunks) < 1000, unit="chunk")
-    tokens = [tokenize(t) for t in tqdm(texts, desc="tokenizing", **bar)]
-    tags = [pos_tags(c.text) for c in tqdm(chunks, desc="tagging", **bar)]
-    vectors = (
-        encoder.encode(texts, batch_size=settings.encode_batch_size, progress=progress and None)
-        if texts else np.zeros((0, encoder.dim), np.float32)
-    )
-    return SegmentContent(articles, chunks, tokens, tags, vectors, added_at), repeated
-
-
-def build_index(
-    corpus: Corpus | str | Path, out_dir: str | Path, settings: Settings, progress: bool = True
-) -> Manifest:
-    """Build an index of corpus (a Corpus or a folder) into out_dir, replacing any index there.
-
-    out_dir must be new, empty or an index of this program, and must not be or hold
-    the corpus (qa.folders.UnsafeFolderError otherwise); it is checked before the work
-    starts and again just before the new index is swapped in. The build holds the
-    writer lock throughout, so no addition made meanwhile is lost under it.
-    """
-    started = time.perf_counter()
-    if isinstance(corpus, Corpus):
-        corpus_dir, corpus_files = "", {}
-    else:
-        # Stamped before reading: a file changed during the build then shows as changed when loading.
-        corpus_dir, corpus_files = str(corpus), file_stamps(corpus)
-    out_dir = check_index_target(out_dir, corpus_dir or None)
-    with writer_lock(out_dir, settings.write_wait_seconds):
-        if not isinstance(corpus, Corpus):
-            corpus = load_corpus(corpus)
-        articles, repeated = drop_repeated_articles(corpus.articles)
-        if not articles:
-            _report(corpus.problems + repeated)
-            raise ValueError(f"no readable articles (.txt, .md) in {corpus_dir or 'the corpus'}")
-        encoder = load_encoder(settings.embed_model)
-        built_at = now()
-        content, repeated_paragraphs = segment_content(
-            articles, 0, encoder, settings, {a.id: built_at for a in articles}, progress
-        )
-        problems = corpus.problems + repeated + repeated_paragraphs
-        _report(problems)
-        draft = dict(
-            encoder=encoder.name, dim=encoder.dim, tokenizer=TOKENIZER_NAME, dense_index=settings.dense_index,
-            chunk_max_chars=settings.chunk_max_chars, chunk_min_chars=settings.chunk_min_chars,
-            corpus_dir=corpus_dir, corpus_fingerprint=corpus.fingerprint(), corpus_files=corpus_files,
-            built_at=built_at, build_seconds=round(time.perf_counter() - started, 3), problems=problems,
-            next_chunk_id=len(content.chunks), next_segment=1,
-        )
-        check_index_target(out_dir, corpus_dir or None)  # the folder may have changed while we encoded
-        return commit(out_dir, draft, [], [content], Deletions(), {}, settings.dense_index)
 
 
 @dataclass

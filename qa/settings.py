@@ -45,10 +45,13 @@ class Settings(BaseSettings):
 
     # Index build; recorded in the manifest, which loading checks.
     embed_model: str = DEFAULT_ENCODER
-    dense_index: Literal["flat", "hnsw", "ivf"] = "flat"
+    dense_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     chunk_max_chars: int = Field(300, ge=50)
     chunk_min_chars: int = Field(40, ge=0)
     encode_batch_size: int = Field(64, ge=1)
+    # A full build writes a segment per this many chunks at most: build memory stays that of one segment
+    # (about 2.3 GB at 100,000 chunks, bench/RESULTS.md) whatever the corpus size.
+    segment_max_chunks: int = Field(100_000, ge=1)
     # Load the index's FAISS and bm25s files memory-mapped (the local backend): the worker processes
     # of a server then share one copy in the page cache instead of each holding its own.
     mmap_index: bool = True

@@ -7,6 +7,7 @@ function words and question words are dropped: they carry no evidence.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 
@@ -24,17 +25,50 @@ STOPWORDS = frozenset(
 
 _ready = threading.Lock()
 _initialised = False
+# Runs of characters whose decoding by jieba's part-of-speech HMM is remembered (about 1 KB each).
+HMM_MEMORY = 50_000
 
 
 def _init() -> None:
-    """Load jieba's dictionary once, quietly; later calls are free."""
+    """Load jieba's dictionary once, quietly, and remember its tagger's decodings; later calls are free."""
     global _initialised
     if not _initialised:
         with _ready:
             if not _initialised:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
+                _remember_hmm_decodings()
                 _initialised = True
+
+
+def _remember_hmm_decodings() -> None:
+    """Memoise jieba.posseg's HMM decoder by the text it decodes; the tags are unchanged.
+
+    jieba decodes every run of characters its dictionary does not know (names, places,
+    new terms) with a Viterbi search in pure Python, 85% of tagging time, and the same
+    runs recur all over a corpus. Remembered, tagging 3,000 People's Daily chunks took
+    3.07 ms a chunk instead of 4.47, the next 7,000 2.8 ms, with identical tags
+    (measured 2026-11-23). Its other arguments are jieba's fixed model tables.
+    """
+    import jieba.posseg
+
+    decode = jieba.posseg.viterbi
+    if hasattr(decode, "cache_info"):
+        return
+    tables = (jieba.posseg.char_state_tab_P, jieba.posseg.start_P, jieba.posseg.trans_P, jieba.posseg.emit_P)
+
+    @functools.lru_cache(maxsize=HMM_MEMORY)
+    def remembered(text: str):
+        return decode(text, *tables)
+
+    def viterbi(text, *model):
+        if any(given is not ours for given, ours in zip(model, tables)):
+            return decode(text, *model)
+        return remembered(text)
+
+    viterbi.cache_info = remembered.cache_info
+    viterbi.decode = decode  # jieba's own, for comparison
+    jieba.posseg.viterbi = viterbi
 
 
 def tokenize(text: str) -> list[str]:

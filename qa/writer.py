@@ -10,28 +10,33 @@ through qa.commit:
 * remove: the article's chunks are listed as deleted (qa.deletions), at once
   invisible to search, with their BM25 terms taken out of the statistics;
 * replace: both, in one generation, keeping the article id;
-* compact: the live chunks of every segment, their vectors read back from FAISS
-  and their stored tokens, become one segment; deletions are dropped for good.
+* compact: the live chunks of the segments smaller than ``segment_max_chunks`` at
+  the end of the list (all of them, unless a build of more chunks than that wrote
+  full segments), their vectors read back from FAISS and their stored tokens,
+  become one segment; their deletions are dropped for good. Full segments are left
+  as they are, so compaction needs the memory of one segment, not of the index;
+  chunks removed from them stay tombstones until the next `qa index`.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
 
+from qa.analysis import segment_content
 from qa.commit import commit, now, writer_lock
 from qa.corpus import Article
 from qa.deletions import Deletions
 from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
-from qa.index import segment_content
 from qa.intake import IncomingDocument, Outcome, Rejection, to_article
 from qa.manifest import IndexMismatchError, Manifest
-from qa.segment import DENSE_FILE, SegmentContent
+from qa.segment import DENSE_FILE, SegmentContent, SegmentRecord
 from qa.segmented import SegmentedStore
 from qa.settings import Settings
 
@@ -122,11 +127,23 @@ class IndexWriter:
         self._encoder = index_encoder(self._encoder, manifest.encoder)
         return self._encoder
 
+    def _mergeable(self, manifest: Manifest) -> int:
+        """Where the segments compaction merges start: after the last full one (segment_max_chunks or more)."""
+        start = len(manifest.segments)
+        while start > 0 and manifest.segments[start - 1].chunks < self.settings.segment_max_chunks:
+            start -= 1
+        return start
+
     def compaction_due(self, manifest: Manifest, deletions: Deletions) -> bool:
-        """Whether the index has more segments, or a larger share of removed chunks, than the settings allow."""
-        stored = sum(r.chunks for r in manifest.segments)
-        removed_share = len(deletions.chunks) / stored if stored else 0.0
-        return len(manifest.segments) > self.settings.compact_segments or removed_share > self.settings.compact_removed_share
+        """Whether the segments compaction would merge are more, or hold a larger share of removed chunks,
+        than the settings allow."""
+        run = manifest.segments[self._mergeable(manifest):]
+        if not run:
+            return False
+        stored = sum(r.chunks for r in run)
+        removed = sum(1 for i in deletions.chunks if i >= run[0].first_id)
+        removed_share = removed / stored if stored else 0.0
+        return len(run) > self.settings.compact_segments or removed_share > self.settings.compact_removed_share
 
     def _commit(self, state: _State, contents: list[SegmentContent], deletions: Deletions, keep=None) -> Manifest:
         draft = state.manifest.model_dump(exclude=_COMMIT_FIELDS)
@@ -226,7 +243,8 @@ class IndexWriter:
         return self._report([outcome], manifest, deletions, started)
 
     def compact(self, only_if_due: bool = False) -> WriteReport | None:
-        """Merge every segment's live chunks into one segment and drop the deletions (vectors are not re-encoded).
+        """Merge the live chunks of the trailing segments below segment_max_chunks into one segment and drop
+        their deletions (vectors are not re-encoded); full segments are kept as they are.
 
         only_if_due: first look, under the writer lock, whether compaction is still due, and do nothing
         (None) if not: when several server processes found it due after their writes, the first one
@@ -237,23 +255,44 @@ class IndexWriter:
             state = self._read()
             if only_if_due and not self.compaction_due(state.manifest, state.deletions):
                 return None
-            infos = state.store.articles()
-            articles = [state.store.article_record(info.id) for info in infos]
+            start = self._mergeable(state.manifest)
+            run = state.manifest.segments[start:]
+            if not run:
+                return self._report([], state.manifest, state.deletions, started)
+            merged = SegmentedStore(run, state.store.stores[start:], state.deletions)
+            infos = merged.articles()
+            articles = [merged.article_record(info.id) for info in infos]
             chunks, tags, tokens = [], [], []
-            for some_chunks, some_tags, some_tokens in state.store.rows():
+            for some_chunks, some_tags, some_tokens in merged.rows():
                 chunks += some_chunks
                 tags += some_tags
                 tokens += some_tokens
-            vectors = self._vectors(state, [c.id for c in chunks])
+            vectors = self._vectors(state, run, [c.id for c in chunks])
             content = SegmentContent(articles, chunks, tokens, tags, vectors, {i.id: i.added_at for i in infos})
-            manifest = self._commit(state, [content], Deletions(), keep=[])
-        return self._report([], manifest, Deletions(), started)
+            deletions = self._deletions_outside(state, run)
+            manifest = self._commit(state, [content], deletions, keep=state.manifest.segments[:start])
+        return self._report([], manifest, deletions, started)
 
-    def _vectors(self, state: _State, ids: list[int]) -> np.ndarray:
-        """The stored vectors of these chunks, in this order, read back from the segments' FAISS files."""
+    @staticmethod
+    def _deletions_outside(state: _State, run: list[SegmentRecord]) -> Deletions:
+        """The deletions of the segments before run (chunk ids below its first), their removed tokens still counted."""
+        first = run[0].first_id
+        dropped = [i for i in state.deletions.chunks if i >= first]
+        token_df = Counter(state.deletions.token_df)
+        for tokens in state.store.tokens(dropped):
+            token_df.subtract(set(tokens))
+        names = {r.name for r in run}
+        return Deletions(
+            chunks=[i for i in state.deletions.chunks if i < first],
+            articles={name: ids for name, ids in state.deletions.articles.items() if name not in names},
+            token_df={token: count for token, count in token_df.items() if count > 0},
+        )
+
+    def _vectors(self, state: _State, records: list[SegmentRecord], ids: list[int]) -> np.ndarray:
+        """The stored vectors of these chunks, in this order, read back from these segments' FAISS files."""
         rows = np.zeros((len(ids), state.manifest.dim), np.float32)
         position = {chunk_id: row for row, chunk_id in enumerate(ids)}
-        for record in state.manifest.segments:
+        for record in records:
             if not record.chunks:
                 continue
             held, vectors = DenseIndex.load(self.folder / record.folder / DENSE_FILE).vectors()

@@ -22,8 +22,8 @@ for name in [n for n in os.environ if n.startswith("QA_")]:
 # machine) unless a test asks for more (tests/test_workers.py).
 os.environ["QA_WORKERS"] = "1"
 
+from qa.building import build_index  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.index import build_index  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

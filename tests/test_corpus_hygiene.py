@@ -7,10 +7,10 @@ import shutil
 import subprocess
 import sys
 
+from qa.building import build_index
 from qa.chunking import chunk_article
 from qa.corpus import load_corpus
 from qa.engine import Engine
-from qa.index import build_index
 
 INTERVIEWS = "000_5eb15fd4d41f17c5.txt"  # the Xuzhou and Zhuzhou interviews
 REPORT = "004_302674c14a7d71f0.txt"  # a report on Xuzhou's business climate

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.building import build_index
 from qa.cli import main
 from qa.folders import UnsafeFolderError, check_index_target, clean_leftovers, is_index_folder
-from qa.index import HybridIndex, build_index
+from qa.index import HybridIndex
 from qa.manifest import MANIFEST_FILE, IndexMismatchError
 
 ROOT = Path(__file__).resolve().parent.parent

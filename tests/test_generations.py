@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from qa.building import build_index
 from qa.engine import Engine
 from qa.generations import LiveEngine
-from qa.index import build_index
 
 INTERVIEWS = "000_5eb15fd4d41f17c5.txt"
 SIGNED = "株洲截至4月底签约了多少个项目？"

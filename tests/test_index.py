@@ -5,14 +5,16 @@ import os
 import shutil
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
 from qa import cli
 from qa import manifest as manifest_module
+from qa.building import build_index
 from qa.dense import DenseIndex
 from qa.evaluation.datasets import load_eval_set
-from qa.index import HybridIndex, build_index
+from qa.index import HybridIndex
 from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
 from qa.store import ChunkStore
 from qa.tokenization import tokenize
@@ -92,7 +94,52 @@ def test_a_failed_build_leaves_the_previous_index_intact(seed_index, settings, t
         build_index(settings.corpus_dir, target, settings, progress=False)
     assert (target / MANIFEST_FILE).read_text("utf-8") == before
     assert HybridIndex.load(target).manifest.chunks > 0
-    assert not [p for p in tmp_path.glob(".index.*") if p.is_dir()], "no staging folder is left behind"
+    left = sorted(p.name for p in tmp_path.glob(".index.*") if p.is_dir())
+    assert left == [".index.partial"], "no staging folder is left behind, only the work a rerun resumes from"
+
+
+def test_a_killed_build_resumes_from_its_finished_pieces(settings, tmp_path, monkeypatch):
+    """Twelve small articles, pieces of 4 chunks, segments of 10: a crash at the fourth piece; the rerun analyses
+    only what was missing, and the index equals one built in one go."""
+    import qa.analysis
+    import qa.building
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = [p for f in sorted(settings.corpus_dir.glob("*.txt")) for p in f.read_text("utf-8").split("\n")
+                  if len(p.strip()) > 60]
+    for number in range(12):
+        (corpus / f"part-{number:02d}.txt").write_text("\n".join(paragraphs[number::12]), "utf-8")
+    monkeypatch.setattr(qa.building, "PIECE_CHUNKS", 4)
+    small = settings.model_copy(update={"segment_max_chunks": 10})
+    whole = build_index(corpus, tmp_path / "whole", small, progress=False)
+    assert len(whole.segments) >= 3 and all(r.chunks <= 10 for r in whole.segments)
+
+    analysed, real_analyse = [], qa.analysis.analyse
+
+    def crash_on_fifth_piece(articles, chunks, *args, **kwargs):
+        if len(analysed) == 4:
+            raise KeyboardInterrupt  # as a killed build
+        analysed.append([c.id for c in chunks])
+        return real_analyse(articles, chunks, *args, **kwargs)
+
+    monkeypatch.setattr(qa.building, "analyse", crash_on_fifth_piece)
+    target = tmp_path / "index"
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, target, small, progress=False)
+    assert not target.exists() and (tmp_path / ".index.partial" / "build.json").is_file()
+    first_attempt = [i for ids in analysed for i in ids]
+    analysed.clear()
+    manifest = build_index(corpus, target, small, progress=False)
+    resumed = [i for ids in analysed for i in ids]
+    assert resumed and not set(resumed) & set(first_attempt), "finished pieces are not analysed again"
+    assert not (tmp_path / ".index.partial").exists()
+    assert manifest.chunks == whole.chunks and manifest.segments == whole.segments
+    rebuilt, reference = HybridIndex.load(target), HybridIndex.load(tmp_path / "whole")
+    ids = list(range(manifest.next_chunk_id))
+    assert [c.text for c in rebuilt.store.chunks(ids)] == [c.text for c in reference.store.chunks(ids)]
+    query = rebuilt.encoder.encode_query("株洲签约项目73个")
+    assert rebuilt.dense.search(query, 5)[1].tolist() == reference.dense.search(query, 5)[1].tolist()
 
 
 def test_an_empty_corpus_is_refused(tmp_path, settings):
@@ -126,6 +173,25 @@ def test_articles_sharing_a_title_are_all_stored(settings, tmp_path):
     articles = HybridIndex.load(tmp_path / "index").store.articles()
     assert sorted(a.id for a in articles) == sorted(a.id for a in corpus.articles)
     assert [a.title for a in articles].count("长江") == 3
+
+
+def test_auto_dense_index_is_exact_for_small_segments_and_a_graph_for_large_ones(monkeypatch):
+    """auto chooses per segment by size; the graph still finds each vector's own id."""
+    import qa.dense
+    from qa.dense import DenseIndex, resolve_kind
+
+    vectors = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1000, 1200, dtype=np.int64)
+    assert resolve_kind("auto", 199) == resolve_kind("auto", 200) == "flat"
+    assert resolve_kind("ivf", 10) == "flat" and resolve_kind("ivf", 5000) == "ivf"
+    exact = DenseIndex.build(vectors, ids, "auto")
+    assert isinstance(faiss.downcast_index(exact.index.index), faiss.IndexFlatIP)
+    monkeypatch.setattr(qa.dense, "AUTO_APPROXIMATE_FROM", 100)  # so that a small, fast test reaches the threshold
+    graph = DenseIndex.build(vectors, ids, "auto")
+    assert isinstance(faiss.downcast_index(graph.index.index), faiss.IndexHNSWFlat)
+    _, found = graph.search(vectors[7:8], 1)
+    assert found.tolist() == [1007]
 
 
 def _mapped(path: Path) -> bool:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from qa.api.deps import GENERATION_HEADER
-from qa.index import build_index
+from qa.building import build_index
 from qa.loadtest import running_server
 from qa.manifest import MANIFEST_FILE
 

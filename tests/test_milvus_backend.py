@@ -175,8 +175,8 @@ def test_rebuilds_switch_whole_and_keep_one_build_behind(live_settings):
 def test_rows_of_a_write_killed_before_its_commit_are_never_seen_and_then_deleted(live_settings):
     """A write that inserted its rows but died before rewriting the manifest (rows written here as it would
     have): readers do not see them, and the next write deletes them first."""
+    from qa.analysis import segment_content
     from qa.backends.milvus.rows import article_rows, chunk_rows
-    from qa.index import segment_content
     from qa.intake import to_article
 
     client, backend = connect(live_settings), get_backend(live_settings)

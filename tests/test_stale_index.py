@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.api.app import create_app
+from qa.building import build_index
 from qa.engine import Engine
-from qa.index import build_index
 
 ARTICLES = {
     "changjiang.txt": "长江\n长江是中国第一长河，全长约6300公里，发源于青藏高原的唐古拉山脉。",

@@ -168,6 +168,35 @@ def test_compaction_merges_segments_keeps_vectors_and_drops_removed_chunks(write
     assert not list((index_copy / "segments").glob("000001")), "the old segments are gone with their generation"
 
 
+def test_compaction_leaves_full_segments_and_their_tombstones_alone(settings, engine, tmp_path):
+    """A build of segments of at most 30 chunks: compaction merges only the additions after the last full segment,
+    so its memory is one segment's; a chunk removed from a full segment stays removed, its terms uncounted."""
+    from qa.building import build_index
+
+    capped = settings.model_copy(update={"segment_max_chunks": 30})
+    build_index(settings.corpus_dir, tmp_path / "index", capped, progress=False)
+    writer = IndexWriter(tmp_path / "index", capped, encoder=engine.index.encoder)
+    built = Manifest.load(tmp_path / "index")
+    full = [r for r in built.segments if r.chunks >= 30]
+    assert full, "the build wrote full segments"
+    writer.add([_file("qingshi.txt", TOWN)])
+    writer.add([_file("baisha.txt", HARBOUR)])
+    seed_article = _engine(tmp_path / "index", capped).articles()[0].id
+    writer.remove(["qingshi", seed_article])
+    before = _engine(tmp_path / "index", capped)
+    df_before = before.index.sparse.document_frequency("白沙港")
+    writer.compact()
+    after = _engine(tmp_path / "index", capped)
+    assert after.index.manifest.segments[: len(full)] == full, "full segments are kept as they are"
+    assert len(after.index.manifest.segments) == len(full) + 1
+    assert after.index.deletions.chunks and all(i <= full[-1].last_id for i in after.index.deletions.chunks)
+    assert seed_article not in {a.id for a in after.articles()} and "qingshi" not in {a.id for a in after.articles()}
+    assert after.index.sparse.document_frequency("白沙港") == df_before
+    assert after.index.sparse.document_frequency("青石镇") == 0
+    assert after.ask("白沙港去年集装箱吞吐量是多少？").answer.startswith("三百八十万")
+    assert not after.ask(TOWN_QUESTION).answer == "四十七座"
+
+
 def test_compaction_comes_due_after_many_segments_or_removals(writer, index_copy, settings):
     few = IndexWriter(index_copy, settings.model_copy(update={"compact_segments": 2}), encoder=writer._encoder)
     assert not few.add([_file("qingshi.txt", TOWN)]).compaction_due

@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qa.backends.base import Backend, LoadedIndex, Target
+from qa.building import build_index
 from qa.corpus import Corpus
 from qa.deletions import Deletions
 from qa.encoders import Encoder
 from qa.folders import clean_leftovers
-from qa.index import HybridIndex, build_index
+from qa.index import HybridIndex
 from qa.manifest import MANIFEST_FILE, IndexProblem, Manifest
 from qa.segmented import SegmentedStore
 from qa.store import ArticleInfo

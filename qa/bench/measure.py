@@ -27,18 +27,10 @@ import numpy as np
 
 from qa.bench.questions import benchmark_questions
 
-AUTO_APPROXIMATE_FROM = 50_000  # chunks: --dense-index auto uses hnsw from here, flat below
 RECALL_K = 10
 RECALL_QUERIES = 200
 HTTP_CLIENTS = (16, 32)
 HTTP_REQUESTS = 400  # per run, shared among the clients: bounded, a few seconds at the usual rates
-
-
-def dense_index_for(kind: str, chunks: int) -> str:
-    """The FAISS index type to build: kind itself, or for "auto" flat below AUTO_APPROXIMATE_FROM chunks, hnsw above."""
-    if kind != "auto":
-        return kind
-    return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -68,7 +60,7 @@ def folder_mb(folder: str | Path) -> float:
 
 def build(corpus: str, index_dir: str, dense_index: str, progress: bool) -> dict:
     """Build the index of corpus into index_dir: wall and CPU time (its encoding workers' included), peak memory."""
-    from qa.index import build_index
+    from qa.building import build_index
     from qa.settings import get_settings
 
     settings = get_settings().model_copy(update={"dense_index": dense_index})
@@ -106,12 +98,13 @@ def stage_rates(corpus: str, sample: int, seed: int = 0) -> dict:
 
     The encoder is measured twice: in this process on one thread (how every build encoded before
     the worker processes) and through ``encode`` as a build calls it (worker processes, one per
-    core, start-up included), on the same texts.
+    core, started and warm, as a build keeps them for all its pieces), on the same texts: the latter
+    is the encoder's own throughput the build is compared with.
     """
+    from qa.analysis import index_text
     from qa.chunking import chunk_article
     from qa.corpus import load_corpus
     from qa.encoders import UseM3Encoder, available_cores, load_encoder
-    from qa.index import index_text
     from qa.settings import get_settings
     from qa.tokenization import pos_tags, tokenize
 
@@ -139,7 +132,9 @@ def stage_rates(corpus: str, sample: int, seed: int = 0) -> dict:
         one.encode(["预热"])
         rates["encoding_one_process"] = _rate(lambda: one.encode(texts, settings.encode_batch_size), len(texts))
         pooled = UseM3Encoder(parallel_min_texts=0)
-        rates["encoding"] = _rate(lambda: pooled.encode(texts, settings.encode_batch_size), len(texts))
+        with pooled.session():  # as a build holds its pool: the workers started and warm before timing
+            pooled.encode(texts[:200], settings.encode_batch_size)
+            rates["encoding"] = _rate(lambda: pooled.encode(texts, settings.encode_batch_size), len(texts))
     else:
         encoder = load_encoder(settings.embed_model)
         rates["encoding"] = _rate(lambda: encoder.encode(texts, settings.encode_batch_size), len(texts))

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 # The issue's targets (issue 12), checked at the size they are stated for.
-TARGETS = {"build_chunks_per_s": 1000, "ask_p50_ms": 10, "ask_p99_ms": 30, "http16_rps": 300, "http16_p99_ms": 100}
+TARGETS = {"build_chunks_per_s": 1000, "build_over_encoder": 1.5, "ask_p50_ms": 10, "ask_p99_ms": 30, "http16_rps": 300, "http16_p99_ms": 100}
 TARGET_SIZE = 100_000
 BUILD_STAGES = ("tokenizing", "tagging", "encoding")
 
@@ -53,9 +53,15 @@ def _pct(share: float) -> str:
 def _targets(entry: dict) -> list[str]:
     """Target against measured at TARGET_SIZE chunks."""
     ms, http16, build = entry["query"]["ms"]["ask"], entry["http"]["clients_16"], entry["build"]
+    # The issue's alternative when the encoder alone cannot reach 1,000 chunks/s on 2 cores: the build
+    # within 1.5x of the encoder's own throughput (worker processes, warm) measured in the same run.
+    encoder = entry["stages"]["encoding"]["per_s"]
+    slower = round(encoder / build["chunks_per_s"], 2) if build["chunks_per_s"] else float("inf")
     checks = [
         ("index build, chunks/s end to end", f"≥ {TARGETS['build_chunks_per_s']:,}", build["chunks_per_s"],
          build["chunks_per_s"] >= TARGETS["build_chunks_per_s"]),
+        (f"encoder alone, chunks/s ({encoder}) ÷ build chunks/s", f"≤ {TARGETS['build_over_encoder']}", slower,
+         slower <= TARGETS["build_over_encoder"]),
         ("`ask` p50, ms", f"≤ {TARGETS['ask_p50_ms']}", ms["p50"], ms["p50"] <= TARGETS["ask_p50_ms"]),
         ("`ask` p99, ms", f"≤ {TARGETS['ask_p99_ms']}", ms["p99"], ms["p99"] <= TARGETS["ask_p99_ms"]),
         ("HTTP, 16 clients, requests/s", f"≥ {TARGETS['http16_rps']}", http16["requests_per_second"],

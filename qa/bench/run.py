@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qa.bench.corpus import synthetic_corpus
-from qa.bench.measure import dense_index_for, measure_size
+from qa.bench.measure import measure_size
 from qa.bench.report import analyse, write_report
+from qa.dense import resolve_kind
 
 DEFAULT_SIZES = (10_000, 100_000)
 
@@ -52,7 +53,7 @@ def run_bench(
         say(f"[{size:,} chunks] corpus: seed articles, People's Daily articles, recombined sentences beyond them")
         corpus = synthetic_corpus(size, cache_dir / f"corpus-{size}-seed{seed}", shared_dir, seed,
                                   settings.chunk_max_chars, settings.chunk_min_chars)
-        kind = dense_index_for(dense_index, corpus.chunks)
+        kind = resolve_kind(dense_index, corpus.chunks)
         index_dir = cache_dir / f"index-{size}-seed{seed}-{kind}"
 
         def tell(message: str, size: int = size) -> None:

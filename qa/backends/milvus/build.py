@@ -1,6 +1,6 @@
 """Building a Milvus index: a corpus into a new pair of collections, switched to in one write of the manifest row.
 
-The chunks are made exactly as for a local index (qa.index.segment_content:
+The chunks are made exactly as for a local index (qa.analysis.segment_content:
 chunking, jieba tokens and tags, the encoder's vectors), then written into the
 collections of a new generation. Only when both are written and flushed does
 the meta row name them, so readers and a crash see the old build or the new one,
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
+from qa.analysis import segment_content
 from qa.backends.milvus.connection import connect, is_lite
 from qa.backends.milvus.locking import write_lock
 from qa.backends.milvus.manifest import MilvusManifest, read_manifest, write_manifest
@@ -26,7 +27,6 @@ from qa.commit import now
 from qa.corpus import Corpus, file_stamps, load_corpus
 from qa.duplicates import drop_repeated_articles
 from qa.encoders import load_encoder
-from qa.index import segment_content
 from qa.manifest import IndexProblem, new_generation
 from qa.segment import SegmentContent
 from qa.settings import Settings

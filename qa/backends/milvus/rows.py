@@ -13,9 +13,9 @@ import json
 
 import numpy as np
 
+from qa.analysis import index_text
 from qa.backends.milvus.schema import PLACEHOLDER, TEXT_PART_CHARS, bm25_words
 from qa.corpus import Article
-from qa.index import index_text
 from qa.segment import SegmentContent
 from qa.store import ArticleInfo
 from qa.types import StoredChunk

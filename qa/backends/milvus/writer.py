@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 
+from qa.analysis import segment_content
 from qa.backends.milvus.build import write_content
 from qa.backends.milvus.connection import connect
 from qa.backends.milvus.index import query_all
@@ -33,7 +34,6 @@ from qa.backends.milvus.schema import ARTICLE_INFO_FIELDS
 from qa.commit import IndexBusyError, now
 from qa.corpus import Article
 from qa.encoders import Encoder
-from qa.index import segment_content
 from qa.intake import IncomingDocument, Outcome
 from qa.manifest import new_generation
 from qa.segment import SegmentContent
