@@ -27,7 +27,7 @@ KEY = "live-key-5d0e"
 # Runs a qa command in a process that kills itself (SIGKILL: no cleanup, no finally) at one step of the write.
 KILLER = r"""
 import os, signal, sys
-import qa.commit, qa.deletions, qa.manifest
+import qa.building, qa.commit, qa.deletions, qa.manifest
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -41,6 +41,7 @@ def then_die(function):
 point = sys.argv[1]
 if point == "segment-written":
     qa.commit.write_segment = then_die(qa.commit.write_segment)
+    qa.building.write_segment = then_die(qa.building.write_segment)  # a full build writes its segments there
 elif point == "deletions-written":
     qa.deletions.Deletions.save = then_die(qa.deletions.Deletions.save)
 elif point == "manifest-written":
@@ -125,6 +126,11 @@ def test_a_killed_full_build_leaves_the_old_or_the_new_index(index_copy, tmp_pat
     assert result.returncode == -signal.SIGKILL, result.stderr
     after = _content(index_copy)
     assert after[0] == (("000_5eb15fd4d41f17c5",) if point == "after-switch" else old[0])
+    again = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus), "--out", str(index_copy)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert _content(index_copy)[0] == ("000_5eb15fd4d41f17c5",), "the build run again finishes what was killed"
+    assert not (index_copy.parent / f".{index_copy.name}.partial").exists()
 
 
 def test_a_killed_add_during_encoding_leaves_the_old_index(index_copy, tmp_path, settings, engine):
