@@ -62,6 +62,19 @@ def test_two_workers_answer_and_the_supervisor_loads_no_index(two_workers):
     assert process.pid not in workers, "the process started only supervises"
 
 
+def test_kept_alive_connections_are_closed_now_and_then_so_clients_spread_over_the_workers(two_workers):
+    """Every RECYCLE_AFTER_REQUESTS-th response on one connection says Connection: close, and the client's
+    next request, on a new connection, is served as before."""
+    from qa.serving import RECYCLE_AFTER_REQUESTS
+
+    _, url, _ = two_workers
+    with httpx.Client(base_url=url, timeout=60) as client:
+        replies = [client.get("/api/health") for _ in range(RECYCLE_AFTER_REQUESTS * 2 + 1)]
+    assert all(r.status_code == 200 for r in replies)
+    closing = [number for number, r in enumerate(replies, 1) if r.headers.get("connection") == "close"]
+    assert closing == [RECYCLE_AFTER_REQUESTS, 2 * RECYCLE_AFTER_REQUESTS]
+
+
 def test_every_worker_times_out_unfinished_headers_with_the_servers_deadline(two_workers):
     """QA_HEADER_TIMEOUT_SECONDS reaches the workers (the default is 10 s): each of several connections,
     whichever worker takes it, is answered 408 and closed after about a second."""
