@@ -252,10 +252,11 @@ def http(index_dir: str, corpus: str, clients: tuple[int, ...] = HTTP_CLIENTS, r
     """Requests per second and latency of a real `qa serve` on loopback under each number of clients
     (ask and chat requests about the seed articles, HTTP_REQUESTS in all per run), and the server's memory."""
     from qa.loadtest import run_load, running_server
+    from qa.settings import default_workers, get_settings
 
-    results: dict = {}
-    # One worker, as the figures before `qa serve --workers` were (eval/workers_bench.py compares worker counts).
-    with running_server(index_dir, env={"QA_CORPUS_DIR": str(corpus)}, workers=1) as server:
+    # The server as it runs by default: one worker per core (eval/workers_bench.py compares worker counts).
+    results: dict = {"workers": get_settings().workers or default_workers()}
+    with running_server(index_dir, env={"QA_CORPUS_DIR": str(corpus)}) as server:
         run_load(server.url, max(clients), 2, documents=False)  # warm-up: first-use loads, connection pools
         results["server_rss_mb_before"] = round(server.rss_mb(), 1)
         for number in clients:

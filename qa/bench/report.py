@@ -152,8 +152,10 @@ def markdown(results: dict) -> str:
         "",
         "## HTTP on loopback",
         "",
-        "A real `qa serve` process; honest clients of `qa.loadtest` asking and chatting about the seed articles "
-        "(the list of documents left out), a bounded number of requests per run after a warm-up.",
+        "A real `qa serve` as it runs by default (worker processes: "
+        f"{', '.join(sorted({str(e['http'].get('workers', 1)) for e in sizes}))}); honest clients of `qa.loadtest` "
+        "asking and chatting about the seed articles (the list of documents left out), a bounded number of requests "
+        "per run after a warm-up.",
         "",
         _row("chunks", "16 clients: req/s", "p50 ms", "p99 ms", "errors", "32 clients: req/s", "p50 ms", "p99 ms",
              "errors", "server RSS MB (before → after)"),
