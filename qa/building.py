@@ -3,9 +3,10 @@
 The articles are taken in order and cut into pieces of about ``PIECE_CHUNKS``
 chunks. Each piece is analysed (qa.analysis: tokens, tags and vectors, encoding
 beside tagging) and saved in a work folder beside the index, ``.NAME.partial/``.
-Pieces are gathered into segments of at most ``settings.segment_max_chunks``
-chunks; a segment is written there as soon as it is full and its pieces are
-deleted, so memory holds one segment's chunks at most, whatever the corpus size.
+Pieces are gathered into segments of ``settings.segment_max_chunks`` chunks
+(give or take a piece); a segment is written there as soon as it is full and its
+pieces are deleted, so memory holds one segment's chunks at most, whatever the
+corpus size.
 At the end the segments are linked into a new generation of the index
 (qa.commit, all or nothing) and the work folder is deleted.
 
@@ -219,9 +220,6 @@ def build_index(
                 if number < journal.pieces_done:  # in a segment an earlier attempt wrote
                     bar.update(len(batch))
                     continue
-                if group and sum(len(c.chunks) for c in group) + len(chunks) > settings.segment_max_chunks:
-                    _write_segment(work, journal, group, number, settings.dense_index)
-                    group = []
                 content = _load_piece(work, number, batch, chunks, added_at)
                 if content is None:
                     share = len(batch) / max(len(chunks), 1)
@@ -233,6 +231,10 @@ def build_index(
                     bar.update(len(batch))
                 group.append(content)
                 bar.set_postfix_str(f"{next_chunk_id:,} chunks")
+                # Full once it reaches the cap (so no segment of a handful of chunks is left at the end).
+                if sum(len(c.chunks) for c in group) >= settings.segment_max_chunks:
+                    _write_segment(work, journal, group, number + 1, settings.dense_index)
+                    group = []
             if group:
                 _write_segment(work, journal, group, journal.pieces_done + len(group), settings.dense_index)
         _report(problems)

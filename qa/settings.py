@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(300, ge=50)
     chunk_min_chars: int = Field(40, ge=0)
     encode_batch_size: int = Field(64, ge=1)
-    # A full build writes a segment per this many chunks at most: build memory stays that of one segment
+    # A full build writes a segment per this many chunks (give or take a piece of 5,000): build memory stays that of one segment
     # (about 2.3 GB at 100,000 chunks, bench/RESULTS.md) whatever the corpus size.
     segment_max_chunks: int = Field(100_000, ge=1)
     # Load the index's FAISS and bm25s files memory-mapped (the local backend): the worker processes

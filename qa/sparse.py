@@ -55,11 +55,28 @@ class SparseIndex:
         if not known:
             return np.zeros(len(self.ids), np.float32)
         if weights is None:
-            scores = self.bm25.get_scores(known, weight_mask=mask)
-        else:
+            return self.bm25.get_scores(known, weight_mask=mask)
+        if self.bm25.nonoccurrence_array is not None:  # variants scoring absent terms: bm25s term by term
             scores = np.zeros(len(self.ids), np.float32)
             for token in known:  # repeated tokens count once per occurrence, as in bm25s
                 scores += weights[token] * self.bm25.get_scores([token], weight_mask=mask)
+            return scores
+        return self._weighted_scores(known, weights, mask)
+
+    def _weighted_scores(self, tokens: list[str], weights: dict[str, float], mask: np.ndarray | None) -> np.ndarray:
+        """Each token's column of bm25s's score matrix times its weight, summed in one pass.
+
+        bm25s has no per-term weights; asking it term by term cost 2.7 ms a question on 100,006
+        chunks in two segments (a 400 KB array per term), this 0.3 ms.
+        """
+        matrix = self.bm25.scores
+        columns = np.array([self.bm25.vocab_dict[t] for t in tokens], dtype=np.int64)
+        starts, ends = matrix["indptr"][columns], matrix["indptr"][columns + 1]
+        rows = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends)])
+        values = np.concatenate([matrix["data"][a:b] * weights[t] for a, b, t in zip(starts, ends, tokens)])
+        scores = np.bincount(rows, weights=values, minlength=len(self.ids)).astype(np.float32)
+        if mask is not None:
+            scores *= mask
         return scores
 
     @classmethod

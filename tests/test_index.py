@@ -99,7 +99,7 @@ def test_a_failed_build_leaves_the_previous_index_intact(seed_index, settings, t
 
 
 def test_a_killed_build_resumes_from_its_finished_pieces(settings, tmp_path, monkeypatch):
-    """Twelve small articles, pieces of 4 chunks, segments of 10: a crash at the fourth piece; the rerun analyses
+    """Twelve small articles, pieces of 4 chunks, segments of 10 or a few more: a crash at the fourth piece; the rerun analyses
     only what was missing, and the index equals one built in one go."""
     import qa.analysis
     import qa.building
@@ -113,7 +113,7 @@ def test_a_killed_build_resumes_from_its_finished_pieces(settings, tmp_path, mon
     monkeypatch.setattr(qa.building, "PIECE_CHUNKS", 4)
     small = settings.model_copy(update={"segment_max_chunks": 10})
     whole = build_index(corpus, tmp_path / "whole", small, progress=False)
-    assert len(whole.segments) >= 3 and all(r.chunks <= 10 for r in whole.segments)
+    assert len(whole.segments) >= 3 and all(r.chunks >= 10 for r in whole.segments[:-1])
 
     analysed, real_analyse = [], qa.analysis.analyse
 

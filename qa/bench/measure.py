@@ -135,6 +135,8 @@ def stage_rates(corpus: str, sample: int, seed: int = 0) -> dict:
         with pooled.session():  # as a build holds its pool: the workers started and warm before timing
             pooled.encode(texts[:200], settings.encode_batch_size)
             rates["encoding"] = _rate(lambda: pooled.encode(texts, settings.encode_batch_size), len(texts))
+        # The workers are still running when the timing ends, so their CPU is not this process's to count.
+        rates["encoding"]["per_cpu_s"] = None
     else:
         encoder = load_encoder(settings.embed_model)
         rates["encoding"] = _rate(lambda: encoder.encode(texts, settings.encode_batch_size), len(texts))

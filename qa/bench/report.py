@@ -11,6 +11,7 @@ question are shares of the median ``ask``.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 # The issue's targets (issue 12), checked at the size they are stated for.
@@ -48,6 +49,14 @@ def _row(*cells) -> str:
 
 def _pct(share: float) -> str:
     return f"{share:.0%}"
+
+
+def _rate_cell(stages: dict, name: str) -> str:
+    """A stage's "wall / per CPU-second" rate ("–" where not measured or not countable here)."""
+    if name not in stages:
+        return "–"
+    per_cpu = stages[name]["per_cpu_s"]
+    return f"{stages[name]['per_s']:,.0f} / " + (f"{per_cpu:,.0f}" if per_cpu is not None else "–")
 
 
 def _targets(entry: dict) -> list[str]:
@@ -112,7 +121,8 @@ def markdown(results: dict) -> str:
         "",
         "Each stage timed alone on a sample of the corpus's chunks. Encoding is measured twice on the same texts: "
         "in one process on one thread (how builds encoded before) and as a build now encodes (length-sorted "
-        "batches in one worker process per core, start-up included). The CPU shares say where the build's CPU "
+        "batches in one worker process per core, started and warm, as a build keeps them; their CPU is not "
+        "counted here). The CPU shares say where the build's CPU "
         "time goes.",
         "",
         _row("chunks", "sample", "chunking", "tokenizing", "tagging (POS)", "encoding, 1 process",
@@ -121,7 +131,7 @@ def markdown(results: dict) -> str:
     ]
     for e in sizes:
         s, a = e["stages"], e["analysis"]
-        rate = lambda name: f"{s[name]['per_s']:,.0f} / {s[name]['per_cpu_s']:,.0f}" if name in s else "–"  # noqa: E731
+        rate = partial(_rate_cell, s)
         shares = a["build_cpu_shares"]
         lines.append(_row(f"{e['build']['chunks']:,}", s["sample_chunks"], rate("chunking"), rate("tokenizing"),
                           rate("tagging"), rate("encoding_one_process"), rate("encoding"),
