@@ -34,7 +34,9 @@ def test_qa_bench_at_1000_chunks_reports_every_stage_with_sane_figures(tmp_path)
     assert size["corpus"]["seed_articles"] == 2 and size["corpus"]["pd_articles"] > 0
     assert build["chunks_per_s"] > 0 and build["cpu_s"] > 0 and build["peak_rss_mb"] > 100 and build["disk_mb"] > 0
     for stage in ("chunking", "tokenizing", "tagging", "encoding_one_process", "encoding"):
-        assert stages[stage]["per_s"] > 0 and stages[stage]["per_cpu_s"] > 0, stage
+        assert stages[stage]["per_s"] > 0, stage
+        # The encoding workers outlive their timing, so their CPU is not counted (None).
+        assert stages[stage]["per_cpu_s"] is None if stage == "encoding" else stages[stage]["per_cpu_s"] > 0, stage
     assert query["questions"] == 120 and query["load_s"] > 0 and query["loaded_rss_mb"] > 0
     for stage in ("ask", "retrieve", "answer", "tokenize", "sparse", "dense", "encode"):
         times = query["ms"][stage]
