@@ -146,7 +146,8 @@ def test_the_copy_button_copies_the_answer_with_its_citation(live_server, browse
     _ask(page, "株洲截至4月底签约了多少个项目？")
     reply = _reply(page, "answered")
     reply.locator("button.copy").click()
-    assert reply.locator("button.copy").inner_text() == "已复制"
+    # The label changes once the clipboard's promise resolves: waited for, not read at once.
+    reply.locator("button.copy", has_text="已复制").wait_for(timeout=2000)
     copied = page.evaluate("navigator.clipboard.readText()")
     answer, evidence, source = copied.split("\n")
     assert answer == "答案：73个"
@@ -193,7 +194,8 @@ def test_the_page_works_with_the_keyboard_alone(live_server, browser):
     assert reply.locator(".passage").first.is_visible()
     _tab_to(page, "button.copy", "Shift+Tab")
     page.keyboard.press("Enter")
-    assert reply.locator("button.copy").inner_text() == "已复制"
+    # The label changes once the clipboard's promise resolves: waited for, not read at once.
+    reply.locator("button.copy", has_text="已复制").wait_for(timeout=2000)
     assert page.evaluate("navigator.clipboard.readText()").startswith("答案：202.4亿元")
     _tab_to(page, ".source a", "Shift+Tab")
     page.keyboard.press("Enter")
