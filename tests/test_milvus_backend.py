@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from invented import HARBOUR, HARBOUR_QUESTION, SEED_QUESTION, TOWN, TOWN_QUESTION, incoming
 
 from qa.backends import get_backend
 from qa.backends.milvus.connection import connect
@@ -20,21 +21,11 @@ from qa.collection import Collection
 from qa.engine import Engine
 from qa.evaluation.harness import evaluate
 from qa.generations import LiveEngine
-from qa.intake import IncomingDocument
 from qa.manifest import IndexMismatchError, IndexMissingError
 from qa.writer import UnknownArticleError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "eval" / "seeds.jsonl"
-TOWN = "青石镇新闻\n青石镇今年新建了四十七座风力发电站，总投资约十二亿元。镇长李明远表示，这些电站将在年底前全部并网发电。\n"
-TOWN_QUESTION = "青石镇新建了多少座风力发电站？"
-HARBOUR = "白沙港简报\n白沙港去年完成集装箱吞吐量三百八十万标箱，同比增长百分之九。港口集团总经理赵方舟介绍了新码头的建设进度。\n"
-HARBOUR_QUESTION = "白沙港去年完成集装箱吞吐量多少？"
-SEED_QUESTION = "株洲截至4月底签约了多少个项目？"
-
-
-def _file(name: str, text: str) -> IncomingDocument:
-    return IncomingDocument(name=name, data=text.encode("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +106,7 @@ def test_an_added_article_is_answerable_and_a_removed_one_is_gone(live_settings)
     before = Engine.load(None, live_settings)
     writer = backend.writer(encoder=before.index.encoder)
 
-    report = writer.add([_file("qingshi.txt", TOWN), _file("copy.txt", TOWN), _file("empty.txt", "  ")])
+    report = writer.add([incoming("qingshi.txt", TOWN), incoming("copy.txt", TOWN), incoming("empty.txt", "  ")])
     assert [(o.name, o.status, o.article_id) for o in report.outcomes] == [
         ("qingshi.txt", "added", "qingshi"), ("copy.txt", "duplicate", "qingshi"), ("empty.txt", "rejected", None)]
     after = Engine.load(None, live_settings)
@@ -141,9 +132,9 @@ def test_replace_keeps_the_id_and_the_server_follows_every_write(live_settings):
     """Writes through the server's Collection are served before they return, as on the local backend."""
     live = LiveEngine(Engine.load(None, live_settings), live_settings)
     collection = Collection(live, live_settings)
-    collection.add([_file("qingshi.txt", TOWN)])
+    collection.add([incoming("qingshi.txt", TOWN)])
     assert live.current().ask(TOWN_QUESTION).answer == "四十七座"
-    report = collection.replace("qingshi", _file("baisha.txt", HARBOUR))
+    report = collection.replace("qingshi", incoming("baisha.txt", HARBOUR))
     assert [(o.status, o.article_id) for o in report.outcomes] == [("replaced", "qingshi")]
     engine = live.current()
     assert engine.index.manifest.generation == report.generation and live.status().status == "ok"
@@ -151,7 +142,7 @@ def test_replace_keeps_the_id_and_the_server_follows_every_write(live_settings):
     assert "白沙港" in engine.index.store.article_record("qingshi").text
     assert all("青石镇" not in p.text for p in engine.ask(TOWN_QUESTION).passages)
     with pytest.raises(UnknownArticleError):
-        collection.replace("no-such-article", _file("x.txt", HARBOUR))
+        collection.replace("no-such-article", incoming("x.txt", HARBOUR))
     collection.remove(["qingshi"])
     assert live.current().index.store.article("qingshi") is None
     generation = live.current().index.manifest.generation
@@ -182,7 +173,7 @@ def test_rows_of_a_write_killed_before_its_commit_are_never_seen_and_then_delete
     client, backend = connect(live_settings), get_backend(live_settings)
     manifest = read_manifest(client, live_settings.milvus_collection)
     engine = Engine.load(None, live_settings)
-    article = to_article(_file("qingshi.txt", TOWN), 10**6, set())
+    article = to_article(incoming("qingshi.txt", TOWN), 10**6, set())
     content, _ = segment_content([article], manifest.next_chunk_id, engine.index.encoder, live_settings,
                                  {article.id: "now"}, progress=False)
     client.insert(manifest.collections["chunks"], chunk_rows(content, manifest.analyzer))

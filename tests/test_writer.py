@@ -9,21 +9,13 @@ import threading
 
 import numpy as np
 import pytest
+from invented import HARBOUR, SEED_QUESTION, TOWN, TOWN_QUESTION, incoming
 
 from qa.commit import IndexBusyError, writer_lock
 from qa.engine import Engine
 from qa.intake import IncomingDocument, Rejection
 from qa.manifest import Manifest
 from qa.writer import IndexWriter, UnknownArticleError
-
-TOWN = "青石镇新闻\n青石镇今年新建了四十七座风力发电站，总投资约十二亿元。镇长李明远表示，这些电站将在年底前全部并网发电。\n"
-TOWN_QUESTION = "青石镇新建了多少座风力发电站？"
-HARBOUR = "白沙港简报\n白沙港去年完成集装箱吞吐量三百八十万标箱，同比增长百分之九。港口集团总经理赵方舟介绍了新码头的建设进度。\n"
-SEED_QUESTION = "株洲截至4月底签约了多少个项目？"
-
-
-def _file(name: str, text: str) -> IncomingDocument:
-    return IncomingDocument(name=name, data=text.encode("utf-8"))
 
 
 @pytest.fixture
@@ -46,7 +38,7 @@ def _segment_files(folder) -> dict[str, tuple[int, int]]:
 
 def test_an_added_article_is_answerable_and_nothing_indexed_is_touched(writer, index_copy, settings):
     before = _segment_files(index_copy)
-    report = writer.add([_file("qingshi.txt", TOWN)])
+    report = writer.add([incoming("qingshi.txt", TOWN)])
     assert [(o.status, o.article_id) for o in report.outcomes] == [("added", "qingshi")]
     after = _segment_files(index_copy)
     assert {name: after[name] for name in before} == before, "the seed segment's files are the same files"
@@ -58,7 +50,7 @@ def test_an_added_article_is_answerable_and_nothing_indexed_is_touched(writer, i
 
 
 def test_a_removed_article_is_gone_at_once_and_its_terms_leave_the_statistics(writer, index_copy, settings):
-    writer.add([_file("qingshi.txt", TOWN)])
+    writer.add([incoming("qingshi.txt", TOWN)])
     added = _engine(index_copy, settings)
     assert added.index.sparse.document_frequency("青石") == 1
     before = _segment_files(index_copy)
@@ -75,14 +67,14 @@ def test_a_removed_article_is_gone_at_once_and_its_terms_leave_the_statistics(wr
 
 
 def test_replacing_keeps_the_id_and_serves_the_new_text(writer, index_copy, settings):
-    writer.add([_file("qingshi.txt", TOWN)])
-    report = writer.replace("qingshi", _file("new.txt", TOWN.replace("四十七", "五十三")))
+    writer.add([incoming("qingshi.txt", TOWN)])
+    report = writer.replace("qingshi", incoming("new.txt", TOWN.replace("四十七", "五十三")))
     assert [(o.status, o.article_id) for o in report.outcomes] == [("replaced", "qingshi")]
     engine = _engine(index_copy, settings)
     assert engine.ask(TOWN_QUESTION).answer == "五十三座"
     assert [a.id for a in engine.articles()].count("qingshi") == 1
     with pytest.raises(UnknownArticleError):
-        writer.replace("no-such-article", _file("x.txt", HARBOUR))
+        writer.replace("no-such-article", incoming("x.txt", HARBOUR))
 
 
 def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in(writer, index_copy, settings):
@@ -90,16 +82,16 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
     writer = IndexWriter(index_copy, small, encoder=writer._encoder)
     seed_text = (settings.corpus_dir / "004_302674c14a7d71f0.txt").read_bytes()
     report = writer.add([
-        _file("empty.txt", "  \n "),
+        incoming("empty.txt", "  \n "),
         IncomingDocument(name="image.txt", data=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
         IncomingDocument(name="latin1.txt", data=b"\xff\xfe\xff\xfe caf\xe9"),
-        _file("big.txt", "长" * 20_000),
+        incoming("big.txt", "长" * 20_000),
         IncomingDocument(name="report.pdf", data=b"%PDF-1.4"),
         IncomingDocument(name="copy.txt", data=seed_text),
-        _file("qingshi.txt", TOWN),
-        _file("again.txt", TOWN),
+        incoming("qingshi.txt", TOWN),
+        incoming("again.txt", TOWN),
         IncomingDocument(name="gone.txt", error=Rejection("not_found", "no such file or folder")),
-        _file("baisha.md", HARBOUR),
+        incoming("baisha.md", HARBOUR),
     ])
     outcomes = {o.name: o for o in report.outcomes}
     assert [o.name for o in report.outcomes][:3] == ["empty.txt", "image.txt", "latin1.txt"], "in the order given"
@@ -122,7 +114,7 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
 
 def test_gb18030_text_and_a_name_already_taken(writer, index_copy, settings):
     report = writer.add([IncomingDocument(name="qingshi.txt", data=TOWN.encode("gb18030"))])
-    report2 = writer.add([_file("qingshi.txt", HARBOUR)])
+    report2 = writer.add([incoming("qingshi.txt", HARBOUR)])
     assert report.outcomes[0].article_id == "qingshi" and report2.outcomes[0].article_id == "qingshi-2"
     assert _engine(index_copy, settings).ask(TOWN_QUESTION).answer == "四十七座"
 
@@ -140,7 +132,7 @@ def test_scores_follow_the_whole_index_whichever_segment_holds_a_chunk(writer, i
     whole = _engine(index_copy, settings).index.sparse
     tokens = ["株洲", "签约", "项目"]
     before = dict(zip(*reversed(whole.search(tokens, 5))))
-    writer.add([_file("qingshi.txt", TOWN + "株洲也签约了新项目。")])
+    writer.add([incoming("qingshi.txt", TOWN + "株洲也签约了新项目。")])
     after_index = _engine(index_copy, settings).index.sparse
     after = dict(zip(*reversed(after_index.search(tokens, 5))))
     assert after_index.document_frequency("株洲") == whole.document_frequency("株洲") + 1
@@ -149,8 +141,8 @@ def test_scores_follow_the_whole_index_whichever_segment_holds_a_chunk(writer, i
 
 
 def test_compaction_merges_segments_keeps_vectors_and_drops_removed_chunks(writer, index_copy, settings):
-    writer.add([_file("qingshi.txt", TOWN)])
-    writer.add([_file("baisha.txt", HARBOUR)])
+    writer.add([incoming("qingshi.txt", TOWN)])
+    writer.add([incoming("baisha.txt", HARBOUR)])
     writer.remove(["qingshi", "004_302674c14a7d71f0"])
     before = _engine(index_copy, settings)
     question_vector = before.index.encoder.encode_query(SEED_QUESTION)
@@ -179,8 +171,8 @@ def test_compaction_leaves_full_segments_and_their_tombstones_alone(settings, en
     built = Manifest.load(tmp_path / "index")
     full = [r for r in built.segments if r.chunks >= 30]
     assert full, "the build wrote full segments"
-    writer.add([_file("qingshi.txt", TOWN)])
-    writer.add([_file("baisha.txt", HARBOUR)])
+    writer.add([incoming("qingshi.txt", TOWN)])
+    writer.add([incoming("baisha.txt", HARBOUR)])
     seed_article = _engine(tmp_path / "index", capped).articles()[0].id
     writer.remove(["qingshi", seed_article])
     before = _engine(tmp_path / "index", capped)
@@ -199,8 +191,8 @@ def test_compaction_leaves_full_segments_and_their_tombstones_alone(settings, en
 
 def test_compaction_comes_due_after_many_segments_or_removals(writer, index_copy, settings):
     few = IndexWriter(index_copy, settings.model_copy(update={"compact_segments": 2}), encoder=writer._encoder)
-    assert not few.add([_file("qingshi.txt", TOWN)]).compaction_due
-    assert few.add([_file("baisha.txt", HARBOUR)]).compaction_due
+    assert not few.add([incoming("qingshi.txt", TOWN)]).compaction_due
+    assert few.add([incoming("baisha.txt", HARBOUR)]).compaction_due
     assert writer.remove(["000_5eb15fd4d41f17c5"]).compaction_due, "over a quarter of the chunks removed"
 
 
@@ -218,18 +210,18 @@ def test_a_second_writer_waits_then_is_told_the_index_is_busy(index_copy, settin
     held.wait(10)
     try:
         with pytest.raises(IndexBusyError, match="another writer"):
-            impatient.add([_file("qingshi.txt", TOWN)])
+            impatient.add([incoming("qingshi.txt", TOWN)])
     finally:
         release.set()
         holder.join()
-    assert impatient.add([_file("qingshi.txt", TOWN)]).outcomes[0].status == "added", "free again once released"
+    assert impatient.add([incoming("qingshi.txt", TOWN)]).outcomes[0].status == "added", "free again once released"
 
 
 def test_a_write_that_fails_half_way_leaves_the_current_generation(writer, index_copy, settings, monkeypatch):
     before = Manifest.load(index_copy).generation
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("disk gone")))
     with pytest.raises(OSError, match="disk gone"):
-        writer.add([_file("qingshi.txt", TOWN)])
+        writer.add([incoming("qingshi.txt", TOWN)])
     monkeypatch.undo()
     assert Manifest.load(index_copy).generation == before
     assert not [p for p in index_copy.parent.iterdir() if p.is_dir() and p.name.startswith(".index.")]
