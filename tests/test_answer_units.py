@@ -10,7 +10,7 @@ from qa.answer import model_file
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
 from qa.answer.decoding import MAX_ANSWER_CHARS, best_spans
 from qa.answer.encoding import FLAGS, collate, encode_passage, encode_question, tag_arrays, words_of
-from qa.answer.network import NEG, ReaderConfig, ReaderNetwork
+from qa.answer.network import NEG, ReaderConfig, ReaderNetwork, for_inference
 from qa.answer.vocabulary import BOUNDARIES, PAD, POS_IDS, UNKNOWN, CharVocabulary
 
 VOCABULARY = CharVocabulary.build(["全市新增就业岗位3.2万个，同比增长5%。", "全市新增多少就业岗位"], min_count=1)
@@ -30,8 +30,19 @@ def test_tag_arrays_mark_word_boundaries_and_parts_of_speech():
     assert tag_arrays([(2, "unknown-tag")], 2)[0][0] == POS_IDS["x"]
 
 
+def test_tag_arrays_cut_at_the_length_end_the_cut_word_and_leave_the_rest_empty():
+    pos, boundary = tag_arrays([(2, "ns"), (3, "n")], 4)  # the second word is cut after 2 characters
+    assert [BOUNDARIES[b] for b in boundary] == ["B", "E", "B", "E"]
+    pos, boundary = tag_arrays([(3, "n")], 1)
+    assert [BOUNDARIES[b] for b in boundary] == ["E"]
+    pos, boundary = tag_arrays([(2, "v")], 4)  # words shorter than the text: the rest stays padding
+    assert boundary.tolist()[2:] == [0, 0] and pos.tolist()[2:] == [0, 0]
+
+
 def test_words_leave_out_punctuation_and_fold_width():
     assert words_of("ＡＢ，徐州", [(2, "eng"), (1, "x"), (2, "ns")]) == [(0, 2, "ab"), (3, 5, "徐州")]
+    assert words_of(" 徐州\r", [(3, "ns"), (1, "x")]) == [(0, 3, "徐州")]  # stripped; a lone \r is no word
+    assert words_of("İ徐州", [(1, "eng"), (2, "ns")])[1] == (1, 3, "徐州")  # İ lower-cases to two characters
 
 
 def test_passage_flags_mark_the_question_s_characters_and_words():
@@ -69,6 +80,31 @@ def test_network_scores_ignore_padding():
     assert torch.allclose(alone[0][0], padded[0][0, :4], atol=1e-5)
     assert torch.allclose(alone[2][0], padded[2][0], atol=1e-5)
     assert (padded[0][0, 4:] == NEG).all()
+
+
+def test_the_frozen_network_scores_as_the_trained_one_for_any_batch_shape():
+    network = _network()
+    frozen = for_inference(network)
+    question = encode_question("全市新增多少就业岗位", VOCABULARY)
+    texts = ["增长5%", "全市新增就业岗位3.2万个，同比增长5%。" * 12]
+    passages = [encode_passage(t, [(1, "x")] * len(t), question, VOCABULARY) for t in texts]
+    for batch in ([(question, passages[0])], [(question, p) for p in passages]):
+        with torch.inference_mode():
+            for eager, traced in zip(network(collate(batch)), frozen(collate(batch))):
+                assert eager.shape == traced.shape
+                assert torch.allclose(eager, traced, atol=1e-5)
+
+
+def test_best_span_equals_the_best_allowed_pair_by_brute_force():
+    generator = torch.Generator().manual_seed(1)
+    for width in (1, 7, MAX_ANSWER_CHARS + 9):
+        start, end = torch.randn(2, width, generator=generator), torch.randn(2, width, generator=generator)
+        no_answer = torch.zeros(2)
+        spans = best_spans(start, end, no_answer, [width, width])
+        for row, span in enumerate(spans):
+            best = max(((i, j) for i in range(width) for j in range(i, min(width, i + MAX_ANSWER_CHARS))),
+                       key=lambda pair, row=row: float(start[row, pair[0]] + end[row, pair[1]]))
+            assert (span.start, span.end - 1) == best
 
 
 def test_best_span_is_the_most_probable_pair_within_the_length_cap():

@@ -37,15 +37,14 @@ def log_probabilities(start: torch.Tensor, end: torch.Tensor, no_answer: torch.T
 def best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, lengths: list[int]) -> list[PassageSpan]:
     """The most probable span of every passage (lengths: the passages' real lengths)."""
     start_lp, end_lp, null_lp = log_probabilities(start, end, no_answer)
-    width = start.shape[1]
-    # scores[b, i, j] = start i + end j, kept where 0 <= j - i < MAX_ANSWER_CHARS.
-    scores = start_lp.unsqueeze(2) + end_lp.unsqueeze(1)
-    band = torch.ones(width, width, dtype=torch.bool).triu().tril(MAX_ANSWER_CHARS - 1)
-    scores = scores.masked_fill(~band, float("-inf"))
+    # scores[b, i, k] = start i + end i + k for 0 <= k < MAX_ANSWER_CHARS: only the band of allowed
+    # spans is built (a window of ends per start), not every (start, end) pair of the passage.
+    ends = torch.nn.functional.pad(end_lp, (0, MAX_ANSWER_CHARS - 1), value=float("-inf"))
+    scores = start_lp.unsqueeze(2) + ends.unfold(1, MAX_ANSWER_CHARS, 1)
     flat = scores.flatten(1).max(1)
     spans = []
     for row, (value, index) in enumerate(zip(flat.values.tolist(), flat.indices.tolist())):
-        first, last = divmod(index, width)
-        last = min(last, lengths[row] - 1)
+        first, offset = divmod(index, MAX_ANSWER_CHARS)
+        last = min(first + offset, lengths[row] - 1)
         spans.append(PassageSpan(row, first, last + 1, value, float(null_lp[row])))
     return spans

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from qa.answer.vocabulary import BOUNDARIES, POS_IDS, CharVocabulary
-from qa.text import code_points, fold, is_punct
+from qa.text import PUNCT_CLASS, code_points, fold, is_punct
 from qa.tokenization import pos_tags
 
 PASSAGE_FEATURES = ("char", "pos", "boundary", "char_in_question", "word_in_question")
@@ -32,30 +32,51 @@ FEATURE_VERSION = 1
 # see qa.tokenization.pos_tags). Passages are tagged once, at index time, and keep the HMM.
 MAX_UNSEEN_FOR_HMM = 8
 _B, _M, _E, _S = (BOUNDARIES.index(t) for t in "BMES")
+_OTHER = POS_IDS["x"]
 
 
 def tag_arrays(tags: list[tuple[int, str]], length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-character part-of-speech ids and word-boundary ids from (length, tag) words."""
+    """Per-character part-of-speech ids and word-boundary ids from (length, tag) words.
+
+    Characters past the words are 0 in both; a word cut by ``length`` ends (E) at the cut.
+    Computed in arrays, not per character: it runs for every passage of every question."""
     pos = np.zeros(length, np.int64)
     boundary = np.zeros(length, np.int64)
-    position = 0
-    for size, tag in tags:
-        end = min(position + size, length)
-        if end <= position:
-            break
-        pos[position:end] = POS_IDS.get(tag, POS_IDS["x"])
-        if size == 1:
-            boundary[position] = _S
-        else:
-            boundary[position:end] = _M
-            boundary[position] = _B
-            boundary[end - 1] = _E
-        position = end
+    if not tags or length <= 0:
+        return pos, boundary
+    sizes = np.fromiter((size for size, _ in tags), np.int64, len(tags))
+    ids = np.fromiter((POS_IDS.get(tag, _OTHER) for _, tag in tags), np.int64, len(tags))
+    ends = np.cumsum(sizes)
+    covered = min(int(ends[-1]), length)
+    word_size = np.repeat(sizes, sizes)[:covered]
+    word_start = np.repeat(ends - sizes, sizes)[:covered]
+    word_end = np.minimum(np.repeat(ends, sizes)[:covered], length)
+    at = np.arange(covered)
+    pos[:covered] = np.repeat(ids, sizes)[:covered]
+    boundary[:covered] = np.where(word_size == 1, _S, np.where(at == word_end - 1, _E, np.where(at == word_start, _B, _M)))
     return pos, boundary
 
 
 def words_of(text: str, tags: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
     """(start, end, folded lower-case word) for every word of text, punctuation left out."""
+    lowered = fold(text).lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer (İ): word by word
+        return _words_one_by_one(text, tags)
+    # Words without a character outside PUNCTUATION are skipped without building them.
+    kept = np.concatenate([[0], np.cumsum(~PUNCT_CLASS.flags(lowered))]).tolist()
+    words, position = [], 0
+    for size, _ in tags:
+        end = min(position + size, len(text))
+        if kept[end] > kept[min(position, end)]:
+            word = lowered[position:end]
+            stripped = word.strip()
+            if stripped is word or (stripped and not all(is_punct(c) for c in stripped)):
+                words.append((position, position + size, stripped))
+        position += size
+    return words
+
+
+def _words_one_by_one(text: str, tags: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
     words, position = [], 0
     for size, _ in tags:
         word = fold(text[position : position + size]).lower().strip()

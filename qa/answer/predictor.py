@@ -20,6 +20,7 @@ from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_spans
 from qa.answer.encoding import collate, encode_passage, encode_question
 from qa.answer.model_file import load, network_of
+from qa.answer.network import for_inference
 from qa.text import sentence_spans
 from qa.types import Answer, Passage, Source
 
@@ -43,7 +44,8 @@ class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
     def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
-        self.network, self.vocabulary, self.calibrator = network_of(model or load())
+        network, self.vocabulary, self.calibrator = network_of(model or load())
+        self.network = for_inference(network)
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
 
