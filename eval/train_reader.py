@@ -1,6 +1,6 @@
 """Train the answer reader (qa.answer) on news reading comprehension and DRCD, and fit its confidence.
 
-    python eval/train_reader.py [--shared ../shared] [--epochs 14] [--out qa/data/reader.pt]
+    python eval/train_reader.py [--shared ../shared] [--epochs 14] [--members 2] [--out qa/data/reader.pt]
 
 1. Data: ``qa-data/news_mrc_train.json`` and ``qa-data/drcd_simplified.json``, split by
    article (qa.evaluation.splits); the CMRC 2018 trial is never trained on, so all of
@@ -14,9 +14,12 @@
    and those reporting the same stories, plus the training contexts).
 3. The network (qa.answer.network) is trained with a softmax over "no answer" and
    every position for starts and ends; each epoch sees every answer passage and one
-   passage without the answer per question, as windows of at most 160 characters. After
-   each epoch it reads the dev questions' passages; the epoch with the best mean dev F1
-   is kept. About 35 minutes on this 2-core machine.
+   passage without the answer per question, as windows of at most 160 characters. The
+   weights read and kept are an exponential moving average of the trained ones (``--ema``).
+   After each epoch it reads the dev questions' passages; the epoch with the best mean dev
+   F1 is kept. ``--members`` networks are trained so, from consecutive seeds, and saved as
+   one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). About 18
+   minutes per member on this 2-core machine.
 4. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
    wrong: a real negative). A logistic calibrator is fitted on these (right = F1 >= 0.5)
@@ -31,6 +34,7 @@ import json
 import math
 import pickle
 import random
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -301,7 +305,10 @@ def pretrained_chars(texts: list[str], vocabulary: CharVocabulary, dim: int, win
 
 
 def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epochs: int, batch: int, lr: float, seed: int,
-          char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = ()):
+          char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = (), ema_decay: float = 0.0):
+    """The trained network: the epoch with the best mean dev F1. With ema_decay, the weights read on
+    dev (and kept) are an exponential moving average of the training weights, which smooths the
+    epoch-to-epoch swings of the dev figures."""
     torch.manual_seed(seed)
     network = ReaderNetwork(config)
     if char_vectors is not None:
@@ -311,6 +318,11 @@ def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epoc
     steps = epochs * math.ceil(2 * len(encoded_examples) / batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
     rng = random.Random(seed)
+    averaged = None
+    if ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(ema_decay))
     best, best_state, history = -1.0, None, []
     for epoch in range(1, epochs + 1):
         network.train()
@@ -333,14 +345,17 @@ def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epoc
             optimizer.step()
             if schedule.last_epoch + 1 < steps:
                 schedule.step()
+            if averaged is not None:
+                averaged.update_parameters(network)
             total += float(loss.detach()) * len(indexes)
-        scores = {name: read_examples(network, vocabulary, examples, ablate) for name, examples in dev_examples.items()}
+        reader = network if averaged is None else averaged.module
+        scores = {name: read_examples(reader, vocabulary, examples, ablate) for name, examples in dev_examples.items()}
         mean_f1 = float(np.mean([s["f1"] for s in scores.values()]))
         history.append({"epoch": epoch, "loss": round(total / len(train_rows), 4), "seconds": round(time.time() - started),
                         "dev": scores})
         print(json.dumps(history[-1], ensure_ascii=False), flush=True)
         if mean_f1 > best:
-            best, best_state = mean_f1, {k: v.detach().clone() for k, v in network.state_dict().items()}
+            best, best_state = mean_f1, {k: v.detach().clone() for k, v in reader.state_dict().items()}
     network.load_state_dict(best_state)
     network.eval()
     return network, history
@@ -396,7 +411,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="the data's seed (negatives, vocabulary)")
+    parser.add_argument("--network-seed", type=int, help="the network's seed (initial weights, batch order); --seed if unset")
+    parser.add_argument("--ema", type=float, default=0.998,
+                        help="read and keep an exponential moving average of the weights with this decay (0: the weights)")
+    parser.add_argument("--members", type=int, default=2, help="readers trained from different seeds, read as one ensemble")
     parser.add_argument("--no-pretrained-chars", action="store_true",
                         help="start character embeddings at random instead of from news-text statistics")
     parser.add_argument("--ablate", nargs="*", default=[], choices=ABLATIONS,
@@ -432,22 +451,31 @@ def main() -> None:
         char_vectors = pretrained_chars(texts, vocabulary, config.char_dim)
         print(f"character vectors from {len(texts)} texts after {time.time() - started:.0f} s", flush=True)
     ablate = tuple(args.ablate)
-    network, history = train(encode(train_examples, vocabulary, ablate), dev_examples, vocabulary, config, args.epochs,
-                             args.batch, args.lr, args.seed, char_vectors, ablate)
+    first_seed = args.seed if args.network_seed is None else args.network_seed
+    members, trained = [], []
+    for member in range(1 if ablate else args.members):
+        print(f"member {member + 1} of {args.members}: network seed {first_seed + member}", flush=True)
+        network, history = train(encode(train_examples, vocabulary, ablate), dev_examples, vocabulary, config,
+                                 args.epochs, args.batch, args.lr, first_seed + member, char_vectors, ablate, args.ema)
+        members.append(network)
+        trained.append({"network_seed": first_seed + member, "history": history})
     if ablate:
         print(f"ablation {ablate}: not saved", flush=True)
         return
     training = {
+        "command": "python eval/train_reader.py " + " ".join(sys.argv[1:]),
         "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()},
         "held_out": list(HELD_OUT_SETS),
         "questions": len(train_examples),
-        "history": history,
+        "ema": args.ema,
+        "members": trained,
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started),
     }
-    data = model_file.bundle(network, vocabulary, Calibrator.identity(), training)
+    data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
     data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
     torch.set_num_threads(2)
+    data["training"]["seconds"] = round(time.time() - started)
     model_file.save(data, args.out)
     print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)
 

@@ -10,7 +10,7 @@ from qa.answer import model_file
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
 from qa.answer.decoding import MAX_ANSWER_CHARS, best_spans
 from qa.answer.encoding import FLAGS, collate, encode_passage, encode_question, tag_arrays, words_of
-from qa.answer.network import NEG, ReaderConfig, ReaderNetwork, for_inference
+from qa.answer.network import NEG, ReaderConfig, ReaderEnsemble, ReaderNetwork, for_inference
 from qa.answer.vocabulary import BOUNDARIES, PAD, POS_IDS, UNKNOWN, CharVocabulary
 
 VOCABULARY = CharVocabulary.build(["全市新增就业岗位3.2万个，同比增长5%。", "全市新增多少就业岗位"], min_count=1)
@@ -95,6 +95,23 @@ def test_the_frozen_network_scores_as_the_trained_one_for_any_batch_shape():
                 assert torch.allclose(eager, traced, atol=1e-5)
 
 
+def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
+    first = _network()
+    torch.manual_seed(2)
+    second = ReaderNetwork(first.config).eval()
+    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
+    passage = encode_passage("全市新增就业岗位3.2万个", [(2, "n"), (2, "v"), (4, "n"), (5, "m")], question, VOCABULARY)
+    batch = collate([(question, passage)])
+    with torch.inference_mode():
+        a, b = first(batch), second(batch)
+        pair = for_inference(ReaderEnsemble([first, second]))(batch)
+        alone = ReaderEnsemble([first])(batch)
+    for x, y, mean in zip(a, b, pair):
+        assert torch.allclose(mean, (x + y) / 2, atol=1e-5)
+    for x, y in zip(a, alone):
+        assert torch.equal(x, y)
+
+
 def test_best_span_equals_the_best_allowed_pair_by_brute_force():
     generator = torch.Generator().manual_seed(1)
     for width in (1, 7, MAX_ANSWER_CHARS + 9):
@@ -138,12 +155,18 @@ def test_calibrator_refuses_other_features_and_is_monotonic_in_its_signal():
 
 def test_model_file_round_trip_and_version_check(tmp_path):
     network = _network()
-    data = model_file.bundle(network, VOCABULARY, Calibrator.identity(), {"note": "test"})
+    torch.manual_seed(1)
+    second = ReaderNetwork(network.config).eval()
+    data = model_file.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
     model_file.save(data, tmp_path / "reader.pt")
     loaded, vocabulary, _ = model_file.network_of(model_file.load(tmp_path / "reader.pt"))
     assert vocabulary.chars == VOCABULARY.chars
-    for name, tensor in network.state_dict().items():
-        assert torch.equal(tensor, loaded.state_dict()[name])
+    for original, member in zip([network, second], loaded.members, strict=True):
+        for name, tensor in original.state_dict().items():
+            assert torch.equal(tensor, member.state_dict()[name])
+    with pytest.raises(ValueError):  # members of other sizes cannot be read as one
+        model_file.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],
+                          VOCABULARY, Calibrator.identity(), {})
     data["versions"] = {**data["versions"], "features": -1}
     model_file.save(data, tmp_path / "old.pt")
     with pytest.raises(model_file.ModelMismatchError):

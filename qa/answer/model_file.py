@@ -1,5 +1,8 @@
 """The reader's model file: weights, sizes, vocabulary and calibrator in one versioned bundle.
 
+The weights are those of every member of the reader ensemble (qa.answer.network.ReaderEnsemble;
+one member is a plain reader), all of one configuration and one vocabulary.
+
 The bundle records the feature names and the vocabulary, tag and feature
 versions it was trained with; loading refuses a bundle made for other ones,
 so a model is never silently misread after the features change.
@@ -13,11 +16,11 @@ import torch
 
 from qa.answer.confidence import Calibrator
 from qa.answer.encoding import FEATURE_VERSION, PASSAGE_FEATURES, QUESTION_FEATURES
-from qa.answer.network import ReaderConfig, ReaderNetwork
+from qa.answer.network import ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import POS_VERSION, VOCABULARY_VERSION, CharVocabulary
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "reader.pt"
-FORMAT = 1
+FORMAT = 2  # 2: the weights of several members ("states")
 
 
 def versions() -> dict:
@@ -36,13 +39,14 @@ class ModelMismatchError(ValueError):
     """The model file was made for other features or vocabularies than this code computes."""
 
 
-def bundle(network: ReaderNetwork, vocabulary: CharVocabulary, calibrator: dict, training: dict) -> dict:
-    """Everything a Predictor needs, ready for torch.save."""
+def bundle(members: list[ReaderNetwork], vocabulary: CharVocabulary, calibrator: dict, training: dict) -> dict:
+    """Everything a Predictor needs, ready for torch.save: the members' weights, read as one ensemble."""
+    ReaderEnsemble(members)  # the same configuration for all, or an error now rather than at load
     return {
         "versions": versions(),
-        "config": network.config.to_dict(),
+        "config": members[0].config.to_dict(),
         "vocabulary": vocabulary.chars,
-        "state": {name: tensor.detach().clone() for name, tensor in network.state_dict().items()},
+        "states": [{name: tensor.detach().clone() for name, tensor in member.state_dict().items()} for member in members],
         "calibrator": calibrator,
         "training": training,
     }
@@ -66,12 +70,14 @@ def load(path: str | Path = MODEL_FILE) -> dict:
     return data
 
 
-def network_of(data: dict) -> tuple[ReaderNetwork, CharVocabulary, Calibrator]:
-    """The network (in evaluation mode), vocabulary and calibrator of a bundle."""
+def network_of(data: dict) -> tuple[ReaderEnsemble, CharVocabulary, Calibrator]:
+    """The reader (its members in evaluation mode), vocabulary and calibrator of a bundle."""
     config = dict(data["config"])
     for key in ("encoder_dilations", "model_dilations"):
         config[key] = tuple(config[key])
-    network = ReaderNetwork(ReaderConfig(**config))
-    network.load_state_dict(data["state"])
-    network.eval()
-    return network, CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+    members = []
+    for state in data["states"]:
+        member = ReaderNetwork(ReaderConfig(**config))
+        member.load_state_dict(state)
+        members.append(member.eval())
+    return ReaderEnsemble(members).eval(), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
