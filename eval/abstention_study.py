@@ -1,0 +1,148 @@
+"""Can more signals tell answerable questions from unanswerable ones? The abstention study of eval/ABLATIONS.md.
+
+    .venv/bin/python eval/abstention_study.py [--shared ../shared] [--model qa/data/reader.pt]
+
+Every dev question of the training sets is read three ways over its split's open corpus: with
+the passages retrieval brings (answerable), with its gold article taken out, and with every
+passage holding a gold answer taken out (both unanswerable: real negatives). Per reading it
+keeps the calibrator's features (qa.answer.confidence) and candidate ones: the share of the
+question's words and characters found in the chosen passage, and in the answer's sentence.
+Calibrators (logistic, as shipped, and LightGBM) are fitted in 5 folds grouped by article and
+scored out of fold: ROC AUC and best balanced accuracy of answerable against each kind of
+negative, and exact match left after abstaining at the best balanced threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from train_reader import TRAINING_SETS
+
+from qa.answer import model_file
+from qa.answer.confidence import confidence_features
+from qa.answer.encoding import encode_question, words_of
+from qa.building import build_index
+from qa.engine import Engine
+from qa.evaluation.datasets import load_eval_set
+from qa.evaluation.metrics import exact_match, f1_score
+from qa.settings import Settings
+from qa.text import code_points, fold, sentence_spans
+
+CASES = ("answerable", "no_gold_article", "no_answer_passage")
+COVERAGE = ("passage_words", "passage_chars", "sentence_words", "sentence_chars")
+
+
+def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, float]:
+    """Shares of the question's words and characters found in text[low:high]."""
+    words = {word for start, end, word in words_of(text, tags) if start < high and end > low}
+    chars = set(code_points(fold(text[low:high]).lower()).tolist())
+    asked = question.code_points.tolist()
+    return (len(question.words & words) / max(len(question.words), 1),
+            sum(c in chars for c in asked) / max(len(asked), 1))
+
+
+def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
+    rows = []
+    for dataset, relative in TRAINING_SETS.items():
+        eval_set = load_eval_set(shared / relative, "dev")
+        with tempfile.TemporaryDirectory(prefix="qa-abstention-") as folder:
+            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
+            engine = Engine.load(Path(folder) / "index", settings, model=model)
+            predictor = engine.predictor
+            for item in eval_set.items:
+                retrieved = engine.retrieve(item.question, settings.top_k + 10)
+                ways = {
+                    "answerable": retrieved[: settings.top_k],
+                    "no_gold_article": [p.model_copy() for p in retrieved if p.chunk.article_id != item.gold_article],
+                    "no_answer_passage": [p.model_copy() for p in retrieved
+                                          if not any(a and a in p.chunk.text for a in item.answers)],
+                }
+                asked = encode_question(item.question, predictor.vocabulary)
+                for case, passages in ways.items():
+                    passages = passages[: settings.top_k]
+                    for rank, passage in enumerate(passages, start=1):
+                        passage.rank = rank  # as if the removed passages had never been indexed
+                    reading = predictor.read(item.question, passages)
+                    if reading.chosen is None:
+                        continue
+                    best = reading.spans[reading.chosen]
+                    chunk = reading.passages[best.passage].chunk
+                    sentence = next(((s, e) for s, e in sentence_spans(chunk.text) if s <= best.start < e),
+                                    (best.start, best.end))
+                    answer = chunk.text[best.start : best.end]
+                    rows.append({
+                        "dataset": dataset, "group": f"{dataset}/{item.gold_article}", "case": case,
+                        "features": confidence_features(reading.spans, reading.chosen, reading.passages),
+                        "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
+                                     *coverage(asked, chunk.text, chunk.tags, sentence[0], max(sentence[1], best.end))],
+                        "right": f1_score(answer, item.answers) >= 0.5, "em": exact_match(answer, item.answers),
+                    })
+    return rows
+
+
+def out_of_fold(features: np.ndarray, right: np.ndarray, groups: np.ndarray, kind: str) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    confidence = np.zeros(len(right))
+    for train, test in GroupKFold(5).split(features, groups=groups):
+        if kind == "logistic":
+            mean, scale = features[train].mean(0), features[train].std(0) + 1e-6
+            model = LogisticRegression(max_iter=3000).fit((features[train] - mean) / scale, right[train])
+            confidence[test] = model.predict_proba((features[test] - mean) / scale)[:, 1]
+        else:
+            import lightgbm
+
+            model = lightgbm.LGBMClassifier(n_estimators=200, learning_rate=0.03, num_leaves=8, min_child_samples=30,
+                                            verbose=-1).fit(features[train], right[train])
+            confidence[test] = model.predict_proba(features[test])[:, 1]
+    return confidence
+
+
+def scores(confidence: np.ndarray, case: np.ndarray, em: np.ndarray) -> str:
+    from sklearn.metrics import roc_auc_score
+
+    cells = []
+    answerable = case == "answerable"
+    for negative in CASES[1:]:
+        chosen = answerable | (case == negative)
+        labels, values = answerable[chosen], confidence[chosen]
+        thresholds = np.unique(np.round(values, 3))
+        balanced = [((values[labels] >= t).mean() + (values[~labels] < t).mean()) / 2 for t in thresholds]
+        cells.append(f"{roc_auc_score(labels, values):.3f} / {max(balanced):.3f}")
+    thresholds = np.unique(np.round(confidence, 3))
+    balanced = [((confidence[answerable] >= t).mean() + (confidence[~answerable] < t).mean()) / 2 for t in thresholds]
+    threshold = thresholds[int(np.argmax(balanced))]
+    cells.append(f"{np.mean(em[answerable] * (confidence[answerable] >= threshold)):.3f}")
+    return " | ".join(cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--model", type=Path, default=model_file.MODEL_FILE)
+    args = parser.parse_args()
+    rows = readings(args.shared, model_file.load(args.model), Settings(_env_file=None))
+    case = np.array([r["case"] for r in rows])
+    em = np.array([r["em"] for r in rows])
+    right = np.array([r["right"] for r in rows])
+    groups = np.array([r["group"] for r in rows])
+    base = np.array([r["features"] for r in rows])
+    extra = np.array([r["coverage"] for r in rows])
+    print(f"{len(rows)} readings; EM of the answerable ones without abstaining "
+          f"{em[case == 'answerable'].mean():.3f}")
+    print("| calibrator | features | AUC / balanced accuracy, gold article out | same, answer passages out"
+          " | dev EM after abstaining |")
+    print("|---|---|---|---|---:|")
+    sets = {"shipped": base, "+ passage coverage": np.column_stack([base, extra[:, :2]]),
+            "+ sentence coverage": np.column_stack([base, extra[:, 2:]]), "+ both": np.column_stack([base, extra])}
+    for kind in ("logistic", "lightgbm"):
+        for name, features in sets.items():
+            print(f"| {kind} | {name} | {scores(out_of_fold(features, right, groups, kind), case, em)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
