@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from train_reader import TRAINING_SETS
+from train_reader import RIGHT_F1, TRAINING_SETS, best_balanced_threshold
 
 from qa.answer import model_file
 from qa.answer.confidence import confidence_features
@@ -78,7 +78,7 @@ def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
                         "features": confidence_features(reading.spans, reading.chosen, reading.passages),
                         "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
                                      *coverage(asked, chunk.text, chunk.tags, sentence[0], max(sentence[1], best.end))],
-                        "right": f1_score(answer, item.answers) >= 0.5, "em": exact_match(answer, item.answers),
+                        "right": f1_score(answer, item.answers) >= RIGHT_F1, "em": exact_match(answer, item.answers),
                     })
     return rows
 
@@ -110,12 +110,8 @@ def scores(confidence: np.ndarray, case: np.ndarray, em: np.ndarray) -> str:
     for negative in CASES[1:]:
         chosen = answerable | (case == negative)
         labels, values = answerable[chosen], confidence[chosen]
-        thresholds = np.unique(np.round(values, 3))
-        balanced = [((values[labels] >= t).mean() + (values[~labels] < t).mean()) / 2 for t in thresholds]
-        cells.append(f"{roc_auc_score(labels, values):.3f} / {max(balanced):.3f}")
-    thresholds = np.unique(np.round(confidence, 3))
-    balanced = [((confidence[answerable] >= t).mean() + (confidence[~answerable] < t).mean()) / 2 for t in thresholds]
-    threshold = thresholds[int(np.argmax(balanced))]
+        cells.append(f"{roc_auc_score(labels, values):.3f} / {best_balanced_threshold(values, labels)[1]:.3f}")
+    threshold = best_balanced_threshold(confidence, answerable)[0]
     cells.append(f"{np.mean(em[answerable] * (confidence[answerable] >= threshold)):.3f}")
     return " | ".join(cells)
 

@@ -397,11 +397,19 @@ def fit_calibrator(features: np.ndarray, labels: np.ndarray, answerable: np.ndar
     params = {"features": list(CONFIDENCE_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
               "weights": model.coef_[0].tolist(), "bias": float(model.intercept_[0]), "threshold": 0.0}
     confidence = np.array([Calibrator(params)(row) for row in features])
+    threshold, balanced = best_balanced_threshold(confidence, answerable)
+    params["threshold"] = threshold
+    params["dev"] = {"rows": int(len(labels)), "right": int(labels.sum()), "balanced_accuracy": round(balanced, 4)}
+    return params
+
+
+def best_balanced_threshold(confidence: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
+    """The confidence threshold (to 3 decimals) with the best balanced accuracy: the mean of the
+    answered share of answerable rows and the abstained share of the others; and that accuracy."""
     candidates = np.unique(np.round(confidence, 3))
     balanced = [((confidence[answerable] >= c).mean() + (confidence[~answerable] < c).mean()) / 2 for c in candidates]
-    params["threshold"] = float(candidates[int(np.argmax(balanced))])
-    params["dev"] = {"rows": int(len(labels)), "right": int(labels.sum()), "balanced_accuracy": round(float(max(balanced)), 4)}
-    return params
+    best = int(np.argmax(balanced))
+    return float(candidates[best]), float(balanced[best])
 
 
 def main() -> None:
