@@ -19,12 +19,17 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build step
 
 def top_positive(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best (scores, ids) with a positive score, best first."""
-    k = min(k, len(scores))
+    # Only chunks holding a question token score above 0: selecting among them, not over the whole array,
+    # cut BM25 over 1,000,002 chunks (ten segments) from 22.7 to 13.9 ms p50 a question (300 benchmark
+    # questions, same answers but for the order of tied scores, another job sharing the two cores).
+    positive = np.flatnonzero(scores > 0)
+    k = min(k, len(positive))
     if k <= 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    top = top[scores[top] > 0]
+    if k < len(positive):
+        among = scores[positive]
+        positive = positive[np.argpartition(among, len(among) - k)[len(among) - k:]]
+    top = positive[np.lexsort((positive, -scores[positive]))]  # best first; tied scores by position
     return scores[top].astype(np.float32), ids[top]
 
 
@@ -36,6 +41,9 @@ class SparseIndex:
         self.ids = ids
         # Document frequencies come free from the score matrix: one column per token.
         indptr = np.asarray(bm25.scores["indptr"])
+        # Plain array views of bm25s's score matrix (memory-mapped or not): slicing a numpy memmap costs
+        # about 4 µs of Python per slice, and a question slices it twice per token and segment.
+        self._matrix = {name: np.asarray(bm25.scores[name]) for name in ("data", "indices", "indptr")}
         self._df = np.zeros(len(bm25.vocab_dict), np.int64)
         self._df[: len(indptr) - 1] = np.diff(indptr)
 
@@ -69,7 +77,7 @@ class SparseIndex:
         bm25s has no per-term weights; asking it term by term cost 2.7 ms a question on 100,006
         chunks in two segments (a 400 KB array per term), this 0.3 ms.
         """
-        matrix = self.bm25.scores
+        matrix = self._matrix
         columns = np.array([self.bm25.vocab_dict[t] for t in tokens], dtype=np.int64)
         starts, ends = matrix["indptr"][columns], matrix["indptr"][columns + 1]
         rows = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends)])
