@@ -6,8 +6,9 @@ beside tagging) and saved in a work folder beside the index, ``.NAME.partial/``.
 Pieces are gathered into segments of ``settings.segment_max_chunks`` chunks
 (give or take a piece); a segment is written there as soon as it is full and its
 pieces are deleted, so memory holds one segment's chunks at most, whatever the
-corpus size.
-At the end the segments are linked into a new generation of the index
+corpus size. When the full segments are several, one dense graph is then built over
+their vectors (qa.merged_dense), read back from their files, and searched in place
+of theirs. At the end the segments are linked into a new generation of the index
 (qa.commit, all or nothing) and the work folder is deleted.
 
 A build that is killed leaves its work folder. The next build of the same corpus
@@ -37,6 +38,7 @@ from qa.duplicates import drop_repeated_articles
 from qa.encoders import load_encoder
 from qa.folders import check_index_target
 from qa.manifest import Manifest
+from qa.merged_dense import MergedDenseRecord, segments_to_merge, write_merged
 from qa.segment import SEGMENTS_DIR, SegmentContent, SegmentRecord, write_segment
 from qa.settings import Settings
 from qa.tokenization import TOKENIZER_NAME
@@ -59,6 +61,7 @@ class BuildJournal(BaseModel):
     built_at: str
     segments: list[SegmentRecord] = []
     pieces_done: int = 0  # pieces the written segments hold (their piece files are gone)
+    merged: list[MergedDenseRecord] = []  # merged dense indexes written after the segments (qa.merged_dense)
 
 
 def partial_folder(target: Path) -> Path:
@@ -173,6 +176,20 @@ def _write_segment(work: Path, journal: BuildJournal, contents: list[SegmentCont
         _piece_path(work, number).unlink(missing_ok=True)
 
 
+def _merge_dense(work: Path, journal: BuildJournal, settings: Settings, progress: bool) -> None:
+    """Write one merged dense index over the build's full segments when they are enough (qa.merged_dense);
+    recorded in the journal, so a resumed build does not write it again."""
+    todo = segments_to_merge(journal.segments, journal.merged, settings.segment_max_chunks, settings.dense_index,
+                             with_last=True)
+    if not todo:
+        return
+    record = write_merged(work, todo, work, progress)
+    fsync(work / record.file)
+    fsync((work / record.file).parent)
+    journal.merged.append(record)
+    _save_journal(work, journal)
+
+
 def build_index(
     corpus: Corpus | str | Path, out_dir: str | Path, settings: Settings, progress: bool = True
 ) -> Manifest:
@@ -237,6 +254,7 @@ def build_index(
                     group = []
             if group:
                 _write_segment(work, journal, group, journal.pieces_done + len(group), settings.dense_index)
+        _merge_dense(work, journal, settings, progress)
         _report(problems)
         draft = dict(
             encoder=encoder.name, dim=encoder.dim, tokenizer=TOKENIZER_NAME, dense_index=settings.dense_index,
@@ -247,7 +265,8 @@ def build_index(
         )
         check_index_target(out_dir, corpus_dir or None)  # the folder may have changed while we encoded
         written = [(work / record.folder, record) for record in journal.segments]
-        manifest = commit(out_dir, draft, [], [], Deletions(), {}, settings.dense_index, written)
+        merged = [(work, record) for record in journal.merged]
+        manifest = commit(out_dir, draft, [], [], Deletions(), {}, settings.dense_index, written, merged)
         shutil.rmtree(work, ignore_errors=True)
         return manifest
 

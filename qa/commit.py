@@ -33,6 +33,7 @@ from filelock import FileLock, Timeout
 from qa.deletions import Deletions
 from qa.folders import clean_leftovers, staging_folder, swap_into_place
 from qa.manifest import FileRecord, Manifest, new_generation, record_files
+from qa.merged_dense import MergedDenseRecord, usable
 from qa.segment import SegmentContent, SegmentRecord, write_segment
 
 _process_locks: dict[object, threading.Lock] = {}
@@ -110,6 +111,12 @@ def _link_segment(current: Path, staging: Path, record: SegmentRecord, files: di
             os.link(current / name, staging / name)
 
 
+def _link_file(source: Path, staging: Path, name: str) -> None:
+    """Hard-link one file (name relative to both folders) from source into the staging folder."""
+    (staging / name).parent.mkdir(parents=True, exist_ok=True)
+    os.link(source / name, staging / name)
+
+
 def _link_tree(source: Path, destination: Path) -> None:
     """Hard-link every file of a segment folder written elsewhere (a resumable build's) into destination."""
     for path in sorted(source.rglob("*")):
@@ -127,25 +134,37 @@ def commit(
     known_files: dict[str, FileRecord],
     dense_kind: str,
     written: list[tuple[Path, SegmentRecord]] = (),
+    merged_written: list[tuple[Path, MergedDenseRecord]] = (),
 ) -> Manifest:
     """Write and switch to the next generation of target: the kept segments, new ones from contents, the deletions.
 
-    draft holds the manifest's other fields (encoder, corpus, next_chunk_id, next_segment, ...);
+    draft holds the manifest's other fields (encoder, corpus, next_chunk_id, next_segment, merged_dense, ...);
     known_files the records of the current generation's files, which kept segments reuse unread;
-    written, segments already written (and synced) in other folders, linked in after the kept ones.
+    written, segments already written (and synced) in other folders, linked in after the kept ones;
+    merged_written, merged dense indexes written (and synced) in other folders over segments kept or
+    written. The draft's merged dense indexes stay while every segment they cover is kept.
     The caller holds the writer lock.
     """
     staging = staging_folder(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    kept_files = {name: r for name, r in known_files.items() if any(name.startswith(k.folder + "/") for k in keep)}
+    merged = usable([MergedDenseRecord.model_validate(m) for m in draft.get("merged_dense", [])], keep)
+    kept_files = {
+        name: r for name, r in known_files.items()
+        if any(name.startswith(k.folder + "/") for k in keep) or any(name == m.file for m in merged)
+    }
     try:
         for record in keep:
             _link_segment(target, staging, record, kept_files)
+        for record in merged:
+            _link_file(target, staging, record.file)
         records, number = list(keep), draft["next_segment"]
         for folder, record in written:
             _link_tree(folder, staging / record.folder)
             records.append(record)
+        for folder, record in merged_written:
+            _link_file(folder, staging, record.file)
+            merged.append(record)
         for content in contents:
             name = f"{number:06d}"
             number += 1
@@ -158,6 +177,7 @@ def commit(
                 "generation": new_generation(),
                 "segments": records,
                 "next_segment": number,
+                "merged_dense": usable(merged, records),
                 "articles": sum(r.articles for r in records) - removed_articles,
                 "chunks": sum(r.chunks for r in records) - len(deletions.chunks),
                 "files": record_files(staging, kept_files),

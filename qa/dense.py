@@ -58,14 +58,27 @@ class DenseIndex:
             index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
             index.train(vectors)
             index.nprobe = min(IVF_PROBES, lists)
+            built = cls(index)
         elif kind == "hnsw":
-            graph = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-            graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
-            index = faiss.IndexIDMap2(graph)
+            built = cls.graph(dim)
         else:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
-        return cls(index)
+            built = cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+        built.add(vectors, ids)
+        return built
+
+    @classmethod
+    def graph(cls, dim: int, neighbours: int = HNSW_NEIGHBOURS, construction_depth: int | None = None) -> "DenseIndex":
+        """An empty HNSW index, to add vectors to in batches; neighbours is FAISS's M, construction_depth
+        its efConstruction (FAISS's default, 40, when None)."""
+        graph = faiss.IndexHNSWFlat(dim, neighbours, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
+        if construction_depth is not None:
+            graph.hnsw.efConstruction = construction_depth
+        return cls(faiss.IndexIDMap2(graph))
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Add vectors (rows L2-normalised) under their chunk ids."""
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     @property
     def dim(self) -> int:

@@ -4,6 +4,7 @@ Layout of an index folder::
 
     manifest.json       what it was built from and with, and its segments (written last)
     segments/NAME/      one segment per full build or addition (qa.segment): FAISS, bm25s, SQLite
+    dense/NAME.faiss    a FAISS graph searched in place of several full segments' own (qa.merged_dense)
     deleted.json        chunks and articles removed since (qa.deletions)
 
 qa.building writes a new generation from a whole corpus; qa.writer adds, removes
@@ -14,13 +15,15 @@ index of this program (qa.folders). Here: loading an index, with its checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.deletions import Deletions
+from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
 from qa.folders import clean_leftovers
 from qa.manifest import IndexMismatchError, Manifest
+from qa.merged_dense import usable
 from qa.segment import Segment
 from qa.segmented import SegmentedDense, SegmentedSparse, SegmentedStore
 
@@ -37,6 +40,7 @@ class HybridIndex:
     sparse: SegmentedSparse
     store: SegmentedStore
     encoder: Encoder
+    merged: dict[str, DenseIndex] = field(default_factory=dict)  # merged dense indexes by name (qa.merged_dense)
 
     @classmethod
     def load(
@@ -68,24 +72,34 @@ class HybridIndex:
         else:
             encoder = load_encoder(manifest.encoder)
         manifest.check_encoder(encoder.name, encoder.dim)
+        merged_records = usable(manifest.merged_dense, manifest.segments)
+        covered = {name for m in merged_records for name in m.segments}
         try:
-            segments = [reused.get(r.name) or Segment.load(folder, r, mmap) for r in manifest.segments]
+            segments = [
+                _kept_or_loaded(reused.get(r.name), folder, r, mmap, dense=r.name not in covered)
+                for r in manifest.segments
+            ]
+            merged = {m.name: (reuse.merged.get(m.name) if reuse and _same_file(reuse.manifest, manifest, m.file)
+                               else None) or DenseIndex.load(folder / m.file, mmap) for m in merged_records}
             deletions = Deletions.load(folder)
         except Exception as error:  # faiss, bm25s, sqlite3 and pydantic raise assorted types on bad files
             raise IndexMismatchError(f"cannot read the index in {folder} ({error}); rebuild with `qa index`") from error
-        with_chunks = [s for s in segments if s.dense is not None]
-        for segment in with_chunks:
-            if segment.dense.dim != manifest.dim:
+        with_chunks = [s for s in segments if s.sparse is not None]
+        by_name = {s.record.name: s.record for s in segments}
+        dense_parts = [(merged[m.name], f"merged index {m.name}", [by_name[n] for n in m.segments]) for m in merged_records]
+        dense_parts += [(s.dense, f"segment {s.record.name}", [s.record]) for s in with_chunks if s.record.name not in covered]
+        for dense, what, _ in dense_parts:
+            if dense.dim != manifest.dim:
                 raise IndexMismatchError(
-                    f"segment {segment.record.name} of {folder} holds {segment.dense.dim}-d vectors, "
-                    f"manifest says {manifest.dim}"
+                    f"{what} of {folder} holds {dense.dim}-d vectors, manifest says {manifest.dim}"
                 )
         return cls(
             folder, manifest, segments, deletions,
-            SegmentedDense([s.dense for s in with_chunks], [s.record for s in with_chunks], deletions),
+            SegmentedDense([d for d, _, _ in dense_parts], [records for _, _, records in dense_parts], deletions),
             SegmentedSparse([s.sparse for s in with_chunks], deletions),
             SegmentedStore([s.record for s in segments], [s.store for s in segments], deletions),
             encoder,
+            merged,
         )
 
     def stale_warning(self, corpus_dir: str | Path) -> str | None:
@@ -103,6 +117,19 @@ class HybridIndex:
             f"(articles added, changed or removed since {self.manifest.built_at}); answers come from the old "
             f"articles until you rebuild it: run `qa index {corpus_dir} --out {self.folder}`"
         )
+
+
+def _kept_or_loaded(kept: Segment | None, folder: Path, record, mmap: bool, dense: bool) -> Segment:
+    """A segment of an earlier load kept as it is (its dense half dropped when a merged index now covers it),
+    or the segment read from folder."""
+    if kept is None or (dense and kept.dense is None and record.chunks):
+        return Segment.load(folder, record, mmap, dense)
+    return kept if dense or kept.dense is None else replace(kept, dense=None)
+
+
+def _same_file(old: Manifest, new: Manifest, name: str) -> bool:
+    """Whether two generations hold the same file under this name (same size, hash and time)."""
+    return name in old.files and old.files.get(name) == new.files.get(name)
 
 
 def _unchanged_segments(reuse: HybridIndex | None, manifest: Manifest) -> list[Segment]:

@@ -80,7 +80,8 @@ def write_segment(folder: Path, name: str, content: SegmentContent, dense_kind: 
 
 @dataclass
 class Segment:
-    """A loaded segment. A segment without chunks (articles that were all duplicates) has no dense or sparse half."""
+    """A loaded segment. A segment without chunks (articles that were all duplicates) has no dense or sparse
+    half; one a merged dense index covers has no dense half of its own loaded."""
 
     record: SegmentRecord
     dense: DenseIndex | None
@@ -88,12 +89,11 @@ class Segment:
     store: ChunkStore
 
     @classmethod
-    def load(cls, index_folder: Path, record: SegmentRecord, mmap: bool = False) -> "Segment":
+    def load(cls, index_folder: Path, record: SegmentRecord, mmap: bool = False, dense: bool = True) -> "Segment":
         """Read a segment's files from the index folder; with mmap, its FAISS and bm25s arrays are mapped,
-        not copied (a segment's files are never written again once committed)."""
+        not copied (a segment's files are never written again once committed). dense=False leaves its
+        FAISS file unread (a merged dense index, qa.merged_dense, is searched in its place)."""
         folder = index_folder / record.folder
-        if record.chunks:
-            dense, sparse = DenseIndex.load(folder / DENSE_FILE, mmap), SparseIndex.load(folder / SPARSE_DIR, mmap)
-        else:
-            dense = sparse = None
+        sparse = SparseIndex.load(folder / SPARSE_DIR, mmap) if record.chunks else None
+        dense = DenseIndex.load(folder / DENSE_FILE, mmap) if record.chunks and dense else None
         return cls(record, dense, sparse, ChunkStore(folder / STORE_FILE))

@@ -2,8 +2,9 @@
 
 Each view answers for the index as a whole, the way a single index would:
 
-* ``SegmentedDense`` searches every segment's FAISS index, asking each for as
-  many more hits as it has removed chunks, and merges the best k;
+* ``SegmentedDense`` searches every segment's FAISS index (or one merged index in
+  place of several, qa.merged_dense), asking each for as many more hits as it has
+  removed chunks, and merges the best k;
 * ``SegmentedSparse`` scores every segment with bm25s, putting the IDF of the
   whole index (document frequencies summed over segments, minus removed chunks)
   in place of each segment's own, so a chunk scores the same whichever segment
@@ -43,13 +44,15 @@ def _merge(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarr
 class SegmentedDense:
     """Inner-product search over the dense halves of all segments."""
 
-    def __init__(self, parts: list[DenseIndex], records: list[SegmentRecord], deletions: Deletions):
+    def __init__(self, parts: list[DenseIndex], covers: list[list[SegmentRecord]], deletions: Deletions):
+        """parts[i] holds the vectors of the segments covers[i]: one segment's own index, or a merged one."""
         self.parts = parts
         self._deleted = np.array(sorted(deletions.chunks), dtype=np.int64)
-        # Removed chunks of each segment (ids are in its range) can take at most that many of its places.
+        # Removed chunks of a part's segments (ids are in their ranges) can take at most that many of its places.
         self._extra = [
-            int(np.searchsorted(self._deleted, r.last_id, "right") - np.searchsorted(self._deleted, r.first_id))
-            for r in records
+            sum(int(np.searchsorted(self._deleted, r.last_id, "right") - np.searchsorted(self._deleted, r.first_id))
+                for r in records)
+            for records in covers
         ]
         self.dim = parts[0].dim if parts else 0
 
@@ -161,8 +164,19 @@ class SegmentedStore:
         return [article_info(row) for _, row in sorted(self._live_articles().values(), key=lambda pair: pair[1][0])]
 
     def article(self, article_id: str) -> ArticleInfo | None:
-        """One article by id, or None."""
-        found = self._live_articles().get(article_id)
+        """One article by id, or None.
+
+        Before every article has been read (a server answering questions needs only the titles of the
+        passages it shows), the segments are asked one keyed read each, newest first, so loading an index
+        of a million chunks does not read its 150,000 article rows.
+        """
+        if self._live is None:
+            for record, store in zip(reversed(self.records), reversed(self.stores)):
+                row = store.article_row(article_id)
+                if row is not None and not self.deletions.removed(record.name, article_id):
+                    return article_info(row)
+            return None
+        found = self._live.get(article_id)
         return article_info(found[1]) if found else None
 
     def titles(self) -> dict[str, str]:

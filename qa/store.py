@@ -144,6 +144,11 @@ class ChunkStore:
         """All articles, by id."""
         return [article_info(row) for row in self.article_rows()]
 
+    def article_row(self, article_id: str) -> tuple | None:
+        """One article as a tuple of the ArticleInfo fields, or None; one keyed read, not the whole table."""
+        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        return rows[0] if rows else None
+
     def article_record(self, article_id: str) -> Article | None:
         """The article as it was indexed (text included), or None."""
         rows = self._query("SELECT id, title, source, path, text, markdown FROM articles WHERE id = ?", (article_id,))

@@ -20,6 +20,7 @@ through qa.commit:
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
 from qa.intake import IncomingDocument, Outcome, Rejection, to_article
 from qa.manifest import IndexMismatchError, Manifest
+from qa.merged_dense import covered_segments, segments_to_merge, write_merged
 from qa.segment import DENSE_FILE, SegmentContent, SegmentRecord
 from qa.segmented import SegmentedStore
 from qa.settings import Settings
@@ -128,9 +130,12 @@ class IndexWriter:
         return self._encoder
 
     def _mergeable(self, manifest: Manifest) -> int:
-        """Where the segments compaction merges start: after the last full one (segment_max_chunks or more)."""
+        """Where the segments compaction merges start: after the last full one (segment_max_chunks or more)
+        or the last one a merged dense index covers (merging it would leave that index standing for nothing)."""
+        covered = covered_segments(manifest.merged_dense, manifest.segments)
         start = len(manifest.segments)
-        while start > 0 and manifest.segments[start - 1].chunks < self.settings.segment_max_chunks:
+        while (start > 0 and manifest.segments[start - 1].chunks < self.settings.segment_max_chunks
+               and manifest.segments[start - 1].name not in covered):
             start -= 1
         return start
 
@@ -145,13 +150,15 @@ class IndexWriter:
         removed_share = removed / stored if stored else 0.0
         return len(run) > self.settings.compact_segments or removed_share > self.settings.compact_removed_share
 
-    def _commit(self, state: _State, contents: list[SegmentContent], deletions: Deletions, keep=None) -> Manifest:
+    def _commit(self, state: _State, contents: list[SegmentContent], deletions: Deletions, keep=None,
+                merged_written=()) -> Manifest:
         draft = state.manifest.model_dump(exclude=_COMMIT_FIELDS)
         ids = [c.id for content in contents for c in content.chunks]
         draft["next_chunk_id"] = max([state.manifest.next_chunk_id, *(i + 1 for i in ids)])
         draft["updated_at"] = now()
         keep = state.manifest.segments if keep is None else keep
-        return commit(self.folder, draft, keep, contents, deletions, state.manifest.files, state.manifest.dense_index)
+        return commit(self.folder, draft, keep, contents, deletions, state.manifest.files, state.manifest.dense_index,
+                      merged_written=merged_written)
 
     def _report(self, outcomes: list[Outcome], manifest: Manifest, deletions: Deletions, started: float) -> WriteReport:
         return WriteReport(
@@ -244,7 +251,9 @@ class IndexWriter:
 
     def compact(self, only_if_due: bool = False) -> WriteReport | None:
         """Merge the live chunks of the trailing segments below segment_max_chunks into one segment and drop
-        their deletions (vectors are not re-encoded); full segments are kept as they are.
+        their deletions (vectors are not re-encoded); full segments are kept as they are. Then, asked for
+        (not only_if_due), one dense graph over the full segments in none yet, when they are enough
+        (qa.merged_dense: minutes of work at hundreds of thousands of chunks, so never after a mere write).
 
         only_if_due: first look, under the writer lock, whether compaction is still due, and do nothing
         (None) if not: when several server processes found it due after their writes, the first one
@@ -257,21 +266,43 @@ class IndexWriter:
                 return None
             start = self._mergeable(state.manifest)
             run = state.manifest.segments[start:]
-            if not run:
-                return self._report([], state.manifest, state.deletions, started)
-            merged = SegmentedStore(run, state.store.stores[start:], state.deletions)
-            infos = merged.articles()
-            articles = [merged.article_record(info.id) for info in infos]
-            chunks, tags, tokens = [], [], []
-            for some_chunks, some_tags, some_tokens in merged.rows():
-                chunks += some_chunks
-                tags += some_tags
-                tokens += some_tokens
-            vectors = self._vectors(state, run, [c.id for c in chunks])
-            content = SegmentContent(articles, chunks, tokens, tags, vectors, {i.id: i.added_at for i in infos})
-            deletions = self._deletions_outside(state, run)
-            manifest = self._commit(state, [content], deletions, keep=state.manifest.segments[:start])
-        return self._report([], manifest, deletions, started)
+            todo = [] if only_if_due else segments_to_merge(
+                state.manifest.segments[:start], state.manifest.merged_dense, self.settings.segment_max_chunks,
+                state.manifest.dense_index)
+            removed = sum(1 for i in state.deletions.chunks if run and i >= run[0].first_id)
+            if len(run) > 1 or removed:  # one segment with nothing removed would be rewritten as it is
+                self._compact_run(state, start)
+                state = self._read()
+            if todo:
+                return self._merge_dense(state, todo, started)
+            return self._report([], state.manifest, state.deletions, started)
+
+    def _compact_run(self, state: _State, start: int) -> None:
+        """Commit the segments from start on merged into one, their deletions dropped."""
+        run = state.manifest.segments[start:]
+        merged = SegmentedStore(run, state.store.stores[start:], state.deletions)
+        infos = merged.articles()
+        articles = [merged.article_record(info.id) for info in infos]
+        chunks, tags, tokens = [], [], []
+        for some_chunks, some_tags, some_tokens in merged.rows():
+            chunks += some_chunks
+            tags += some_tags
+            tokens += some_tokens
+        vectors = self._vectors(state, run, [c.id for c in chunks])
+        content = SegmentContent(articles, chunks, tokens, tags, vectors, {i.id: i.added_at for i in infos})
+        deletions = self._deletions_outside(state, run)
+        self._commit(state, [content], deletions, keep=state.manifest.segments[:start])
+
+    def _merge_dense(self, state: _State, todo: list[SegmentRecord], started: float) -> WriteReport:
+        """Commit the current generation with one merged dense index over the full segments todo."""
+        work = self.folder.parent / f".{self.folder.name}.merging"
+        shutil.rmtree(work, ignore_errors=True)  # left by a merge that was killed
+        try:
+            record = write_merged(self.folder, todo, work, self.progress)
+            manifest = self._commit(state, [], state.deletions, merged_written=[(work, record)])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return self._report([], manifest, state.deletions, started)
 
     @staticmethod
     def _deletions_outside(state: _State, run: list[SegmentRecord]) -> Deletions:

@@ -55,6 +55,21 @@ def test_loading_refuses_a_damaged_file(seed_index, tmp_path):
         HybridIndex.load(copy)
 
 
+def test_loading_tells_an_older_format_from_a_damaged_manifest(seed_index, tmp_path):
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)
+    data = json.loads((copy / MANIFEST_FILE).read_text("utf-8"))
+    (copy / MANIFEST_FILE).write_text(json.dumps({**data, "format_version": 1}), "utf-8")
+    with pytest.raises(IndexMismatchError, match="has index format 1"):
+        HybridIndex.load(copy)
+    (copy / MANIFEST_FILE).write_text(json.dumps({**data, "segments": "none"}), "utf-8")
+    with pytest.raises(IndexMismatchError, match="damaged"):
+        HybridIndex.load(copy)
+    (copy / MANIFEST_FILE).write_text("{not json", "utf-8")
+    with pytest.raises(IndexMismatchError, match="damaged"):
+        HybridIndex.load(copy)
+
+
 def test_loading_reads_no_unchanged_file_and_qa_verify_reads_them_all(seed_index, tmp_path, monkeypatch):
     """Loading sizes every file and hashes only those whose time changed; a same-size edit with its
     time put back passes loading and is found by `qa verify`."""

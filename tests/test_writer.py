@@ -71,8 +71,16 @@ def test_replacing_keeps_the_id_and_serves_the_new_text(writer, index_copy, sett
     report = writer.replace("qingshi", incoming("new.txt", TOWN.replace("四十七", "五十三")))
     assert [(o.status, o.article_id) for o in report.outcomes] == [("replaced", "qingshi")]
     engine = _engine(index_copy, settings)
-    assert engine.ask(TOWN_QUESTION).answer == "五十三座"
+    answer = engine.ask(TOWN_QUESTION)
+    assert answer.answer == "五十三座" and answer.source.title == "青石镇新闻"
+    # Looked up one article at a time (as a server does before any list of articles is asked for):
+    # the replaced copy in the earlier segment is passed over for the one in the newest.
+    assert engine.index.store.article("qingshi").path == "new.txt"
+    assert engine.index.store.article("no-such-article") is None
     assert [a.id for a in engine.articles()].count("qingshi") == 1
+    assert engine.index.store.article("qingshi").path == "new.txt"
+    writer.remove(["qingshi"])
+    assert _engine(index_copy, settings).index.store.article("qingshi") is None
     with pytest.raises(UnknownArticleError):
         writer.replace("no-such-article", incoming("x.txt", HARBOUR))
 
