@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from qa.fusion import FUSIONS
 from qa.index import HybridIndex
 from qa.settings import Settings
 from qa.tokenization import tokenize
 from qa.types import Passage
+
+# Threads for the BM25 half of questions asked at once in this process (QA_PARALLEL_RETRIEVAL): one per
+# core, so concurrent questions do not queue behind one another's BM25. Made on first use, and again in
+# a forked child (threads do not survive a fork: a pool inherited with its threads would never answer).
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _sparse_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="bm25")
+        return _pool
 
 
 class HybridRetriever:
@@ -21,9 +47,15 @@ class HybridRetriever:
         """The top-k passages for a question, best first."""
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
-        sparse = self._run(*self.index.sparse.search(tokenize(question), depth))
-        dense = []
-        if self.settings.fusion != "bm25":
+        search_sparse = lambda: self._run(*self.index.sparse.search(tokenize(question), depth))  # noqa: E731
+        if self.settings.fusion == "bm25":
+            sparse, dense = search_sparse(), []
+        elif self.settings.parallel_retrieval:
+            pending = _sparse_pool().submit(search_sparse)
+            dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
+            sparse = pending.result()
+        else:
+            sparse = search_sparse()
             dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
         fused = self.fuse(sparse, dense, self.settings.dense_weight, self.settings.rrf_k)[:k]
         chunks = {c.id: c for c in self.index.store.chunks([chunk_id for chunk_id, _ in fused])}
