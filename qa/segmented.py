@@ -27,6 +27,9 @@ from qa.sparse import SparseIndex, top_positive
 from qa.store import ArticleInfo, ChunkStore, article_info
 from qa.types import StoredChunk
 
+# Articles whose segment SegmentedStore remembers (about 100 bytes each); beyond this it starts again.
+HINTS_KEPT = 100_000
+
 
 def _merge(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best (scores, ids) of several lists of hits, best first."""
@@ -125,6 +128,7 @@ class SegmentedStore:
         self._deleted = set(deletions.chunks)
         self._firsts = [r.first_id for r in records]
         self._live: dict[str, tuple[int, ArticleInfo]] | None = None
+        self._holder: dict[str, int] = {}  # article id -> segment position, for articles whose chunks were read
 
     @classmethod
     def open(cls, folder, records: list[SegmentRecord], deletions: Deletions) -> "SegmentedStore":
@@ -140,8 +144,18 @@ class SegmentedStore:
         for chunk_id in ids:
             if chunk_id not in self._deleted and (segment := self._segment_of(int(chunk_id))) >= 0:
                 wanted.setdefault(segment, []).append(int(chunk_id))
-        found = {c.id: c for segment, some in wanted.items() for c in self.stores[segment].chunks(some)}
+        found = {}
+        for segment, some in wanted.items():
+            for chunk in self.stores[segment].chunks(some):
+                found[chunk.id] = chunk
+                self._hint(chunk.article_id, segment)
         return [found[int(i)] for i in ids if int(i) in found]
+
+    def _hint(self, article_id: str, segment: int) -> None:
+        """Remember which segment holds an article whose chunk was read: its title is asked for next."""
+        if len(self._holder) >= HINTS_KEPT:
+            self._holder.clear()
+        self._holder[article_id] = segment
 
     def _live_articles(self) -> dict[str, tuple[int, tuple]]:
         """Article id -> (segment position, row of its ArticleInfo fields) for every article not removed.
@@ -171,9 +185,11 @@ class SegmentedStore:
         of a million chunks does not read its 150,000 article rows.
         """
         if self._live is None:
-            for record, store in zip(reversed(self.records), reversed(self.stores)):
-                row = store.article_row(article_id)
-                if row is not None and not self.deletions.removed(record.name, article_id):
+            holder = self._holder.get(article_id)
+            first = [] if holder is None else [holder]  # the segment a chunk of it was read from: one read
+            for position in first + list(range(len(self.stores) - 1, -1, -1)):
+                row = self.stores[position].article_row(article_id)
+                if row is not None and not self.deletions.removed(self.records[position].name, article_id):
                     return article_info(row)
             return None
         found = self._live.get(article_id)
