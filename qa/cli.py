@@ -298,7 +298,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     results = run_bench(args.sizes, args.report, settings.shared_dir, args.cache, args.dense_index, args.questions,
-                        args.stage_sample, args.seed, say=lambda message: err.print(escape(message)))
+                        args.stage_sample, args.seed, say=lambda message: err.print(escape(message)),
+                        keep_build=args.keep_build)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -418,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="chunks each build stage is timed on alone (default 2000)")
     bench.add_argument("--cache", default=".qa-cache/bench", help="folder for the corpora and indexes it makes")
     bench.add_argument("--seed", type=int, default=0, help="seed of the recombined articles and the questions")
+    bench.add_argument("--keep-build", action="store_true",
+                       help="measure questions and HTTP again on the indexes left in --cache, keeping the build "
+                            "figures of the earlier run in --report")
     bench.set_defaults(run=cmd_bench)
     return parser
 

@@ -53,3 +53,21 @@ def test_qa_bench_at_1000_chunks_reports_every_stage_with_sane_figures(tmp_path)
     text = (report / "RESULTS.md").read_text("utf-8")
     assert "## Build" in text and "## HTTP on loopback" in text and "## What dominates" in text
     assert (report / "latency.png").stat().st_size > 0 and (report / "memory.png").stat().st_size > 0
+
+    # Measured again on the index left in the cache: the build's figures kept, with when they were taken.
+    again = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "bench", "--sizes", "1000", "--json", "--dense-index", "hnsw", "--keep-build",
+         "--report", str(report), "--cache", str(tmp_path / "cache"), "--questions", "30", "--stage-sample", "300"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    [kept] = json.loads(again.stdout)["sizes"]
+    assert kept["build"] == build and kept["stages"] == stages and kept["build_measured_at"] == results["started_at"]
+    assert kept["query"]["questions"] == 30 and kept["query"]["dense_parts"] == 1
+    assert "kept with `--keep-build`" in (report / "RESULTS.md").read_text("utf-8")
+    missing = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "bench", "--sizes", "2000", "--keep-build", "--report", str(report),
+         "--cache", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    assert missing.returncode != 0 and "no earlier build of 2,000 chunks" in missing.stderr

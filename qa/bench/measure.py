@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,9 @@ def query(index_dir: str, corpus: str, questions: int, seed: int = 0) -> dict:
     floor = sum(statistics.median(times[k]) for k in ("sparse", "dense", "encode"))
     return {
         "dense_index": engine.index.manifest.dense_index, "questions": len(asked),
+        # What FAISS searches: segments' own indexes and merged ones (qa.merged_dense), and what those cover.
+        "dense_parts": len(engine.index.dense.parts),
+        "merged_dense_segments": [len(m.segments) for m in engine.index.manifest.merged_dense],
         "load_s": round(load_s, 3), "loaded_rss_mb": loaded["rss_mb"], "first_question_ms": round(first_ms, 1),
         "rss_after_questions_mb": answered["rss_mb"],
         "ms": {name: percentiles(values) for name, values in times.items()},
@@ -272,19 +276,34 @@ def http(index_dir: str, corpus: str, clients: tuple[int, ...] = HTTP_CLIENTS, r
     return results
 
 
-def measure_size(
-    corpus: str, index_dir: str, dense_index: str, questions: int, stage_sample: int, seed: int, progress: bool,
-    say: Callable[[str], None],
-) -> dict:
-    """Every figure for one corpus: build, stage rates, load and questions, HTTP."""
-    result: dict = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+def _build_and_stages(corpus: str, index_dir: str, dense_index: str, stage_sample: int, seed: int, progress: bool,
+                      say: Callable[[str], None]) -> dict:
     say(f"building the index ({dense_index}) in a fresh process")
     started = time.perf_counter()
-    result["build"] = run_worker(["build", corpus, index_dir, dense_index, "--progress" if progress else "--quiet"],
-                                 progress)
-    result["build"]["wall_s_outside"] = round(time.perf_counter() - started, 2)
+    build = run_worker(["build", corpus, index_dir, dense_index, "--progress" if progress else "--quiet"], progress)
+    build["wall_s_outside"] = round(time.perf_counter() - started, 2)
     say(f"timing each build stage alone on up to {stage_sample} chunks")
-    result["stages"] = run_worker(["stages", corpus, str(stage_sample), str(seed)], progress)
+    return {"build": build, "stages": run_worker(["stages", corpus, str(stage_sample), str(seed)], progress)}
+
+
+def measure_size(
+    corpus: str, index_dir: str, dense_index: str, questions: int, stage_sample: int, seed: int, progress: bool,
+    say: Callable[[str], None], kept: dict | None = None,
+) -> dict:
+    """Every figure for one corpus: build, stage rates, load and questions, HTTP.
+
+    kept: the entry of an earlier run for this size whose index is still in index_dir; its build and
+    stage figures are kept (with when they were measured) and only the questions and HTTP measured again.
+    """
+    result: dict = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    if kept is not None:
+        say("keeping the build and stage figures of the earlier run; its index is measured as it is now")
+        result["build"], result["stages"] = kept["build"], kept["stages"]
+        result["build_measured_at"] = kept.get("build_measured_at") or kept.get("measured_at", "")
+        result["build_load_average_at_start"] = kept.get("build_load_average_at_start", kept["load_average_at_start"])
+    else:
+        result.update(_build_and_stages(corpus, index_dir, dense_index, stage_sample, seed, progress, say))
+    result["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     say(f"loading the engine and asking {questions} questions in a fresh process")
     result["query"] = run_worker(["query", index_dir, corpus, str(questions), str(seed)], progress)
     say(f"HTTP: a real `qa serve`, {' and '.join(map(str, HTTP_CLIENTS))} clients on loopback")

@@ -115,6 +115,14 @@ def markdown(results: dict) -> str:
                           b["dense_index"], b["wall_s"], b["cpu_s"], b["chunks_per_s"], b["chunks_per_cpu_s"],
                           f"{b['peak_rss_mb']:,.0f}", b["disk_mb"],
                           " ".join(map(str, e["load_average_at_start"]))))
+    for e in sizes:
+        if e.get("build_measured_at"):
+            lines += ["", f"The build and stage figures of {e['build']['chunks']:,} chunks are those of the run of "
+                          f"{e['build_measured_at']} (kept with `--keep-build`, load average then "
+                          f"{' '.join(map(str, e['build_load_average_at_start']))}); its index was measured again "
+                          f"as it is now at {e.get('measured_at', '')}: FAISS searches "
+                          f"{e['query'].get('dense_parts', '?')} indexes, merged ones covering "
+                          f"{e['query'].get('merged_dense_segments', [])} segments."]
     lines += [
         "",
         "## Build stages alone (chunks per second, wall / per CPU-second)",
