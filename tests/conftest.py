@@ -51,6 +51,19 @@ def seed_index(tmp_path_factory, settings) -> Path:
 
 
 @pytest.fixture
+def twelve_articles(settings, tmp_path) -> Path:
+    """A corpus folder of twelve small articles cut from the seed articles' longer paragraphs (for tests of
+    many pieces and segments)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = [p for f in sorted(settings.corpus_dir.glob("*.txt")) for p in f.read_text("utf-8").split("\n")
+                  if len(p.strip()) > 60]
+    for number in range(12):
+        (corpus / f"part-{number:02d}.txt").write_text("\n".join(paragraphs[number::12]), "utf-8")
+    return corpus
+
+
+@pytest.fixture
 def index_copy(seed_index, tmp_path) -> Path:
     """A copy of the seed index for a test that writes to it (the session's seed index stays as built)."""
     folder = tmp_path / "index"

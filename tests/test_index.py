@@ -113,18 +113,13 @@ def test_a_failed_build_leaves_the_previous_index_intact(seed_index, settings, t
     assert left == [".index.partial"], "no staging folder is left behind, only the work a rerun resumes from"
 
 
-def test_a_killed_build_resumes_from_its_finished_pieces(settings, tmp_path, monkeypatch):
+def test_a_killed_build_resumes_from_its_finished_pieces(settings, tmp_path, monkeypatch, twelve_articles):
     """Twelve small articles, pieces of 4 chunks, segments of 10 or a few more: a crash at the fourth piece; the rerun analyses
     only what was missing, and the index equals one built in one go."""
     import qa.analysis
     import qa.building
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    paragraphs = [p for f in sorted(settings.corpus_dir.glob("*.txt")) for p in f.read_text("utf-8").split("\n")
-                  if len(p.strip()) > 60]
-    for number in range(12):
-        (corpus / f"part-{number:02d}.txt").write_text("\n".join(paragraphs[number::12]), "utf-8")
+    corpus = twelve_articles
     monkeypatch.setattr(qa.building, "PIECE_CHUNKS", 4)
     small = settings.model_copy(update={"segment_max_chunks": 10})
     whole = build_index(corpus, tmp_path / "whole", small, progress=False)

@@ -23,14 +23,8 @@ QUESTIONS = ["株洲截至4月底签约了多少个项目？", "徐州缓缴社�
 
 
 @pytest.fixture
-def corpus(settings, tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    paragraphs = [p for f in sorted(settings.corpus_dir.glob("*.txt")) for p in f.read_text("utf-8").split("\n")
-                  if len(p.strip()) > 60]
-    for number in range(12):
-        (folder / f"part-{number:02d}.txt").write_text("\n".join(paragraphs[number::12]), "utf-8")
-    return folder
+def corpus(twelve_articles):
+    return twelve_articles
 
 
 @pytest.fixture
