@@ -37,8 +37,6 @@ class QuestionTooLongError(ValueError):
     """The question exceeds the configured length limit."""
 
 
-# Titles kept in memory by an engine (about 100 bytes each); beyond this the cache starts again.
-TITLES_KEPT = 100_000
 # Any question will do: answering one loads what loads on first use (jieba's dictionaries and more).
 WARM_UP_QUESTION = "谁在哪一年签约了多少个项目？"
 
@@ -57,7 +55,6 @@ class Engine:
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
         self.stale_warning: str | None = None
         self.retriever = HybridRetriever(index, settings)
-        self._titles: dict[str, str] = {}
         title = self._title
         if reuse is not None and model is None:
             self.reranker, self.reader = reuse.reranker, reuse.reader
@@ -109,15 +106,9 @@ class Engine:
         return engine
 
     def _title(self, article_id: str) -> str:
-        """An article's title (its id when it has none), read when first shown and kept: loading reads no titles."""
-        title = self._titles.get(article_id)
-        if title is None:
-            info = self.index.store.article(article_id)
-            title = info.title if info is not None else article_id
-            if len(self._titles) >= TITLES_KEPT:
-                self._titles.clear()
-            self._titles[article_id] = title
-        return title
+        """An article's title (its id when it has none), read when shown (one keyed read): loading reads no titles."""
+        info = self.index.store.article(article_id)
+        return info.title if info is not None else article_id
 
     def warm_up(self) -> None:
         """Answer one question now, so that the first real question does not pay for loading models."""

@@ -23,7 +23,7 @@ from qa.dense import DenseIndex
 from qa.encoders import Encoder, load_encoder
 from qa.folders import clean_leftovers
 from qa.manifest import IndexMismatchError, Manifest
-from qa.merged_dense import usable
+from qa.merged_dense import covered_segments, usable
 from qa.segment import Segment
 from qa.segmented import SegmentedDense, SegmentedSparse, SegmentedStore
 
@@ -73,7 +73,7 @@ class HybridIndex:
             encoder = load_encoder(manifest.encoder)
         manifest.check_encoder(encoder.name, encoder.dim)
         merged_records = usable(manifest.merged_dense, manifest.segments)
-        covered = {name for m in merged_records for name in m.segments}
+        covered = covered_segments(merged_records, manifest.segments)
         try:
             segments = [
                 _kept_or_loaded(reused.get(r.name), folder, r, mmap, dense=r.name not in covered)

@@ -8,8 +8,9 @@ over the full segments is searched once instead (its parameters, measured, below
 Written by a full build once it has ``MERGE_FROM_SEGMENTS`` full segments (over all its segments, the
 last one too), and by ``qa compact`` for full segments in no merged index yet. Later writes keep it as
 it is, because they never change a covered segment: removals are deletions (searched past, as in
-qa.segmented), and compaction merges only the segments after the last full or covered one. A merged index whose segments are not all in the manifest any more
-is dropped, and those segments are searched one by one again. The segments keep their own FAISS files
+qa.segmented), and compaction merges only the segments after the last full or covered one. A merged
+index whose segments are not all in the manifest any more is dropped, and those segments are searched
+one by one again. The segments keep their own FAISS files
 (compaction, `qa verify` and an index without the merged file read them): it costs disk, not answers.
 
 Layout: ``dense/NAME.faiss`` inside the index folder, listed in the manifest's ``merged_dense``.

@@ -111,6 +111,11 @@ class _State:
     store: SegmentedStore
 
 
+def _removed_from(run: list[SegmentRecord], deletions: Deletions) -> int:
+    """How many removed chunks the trailing segments of run hold (their ids are the highest)."""
+    return sum(1 for i in deletions.chunks if i >= run[0].first_id) if run else 0
+
+
 class IndexWriter:
     """Adds, replaces and removes articles of the index in one folder, and compacts it."""
 
@@ -146,7 +151,7 @@ class IndexWriter:
         if not run:
             return False
         stored = sum(r.chunks for r in run)
-        removed = sum(1 for i in deletions.chunks if i >= run[0].first_id)
+        removed = _removed_from(run, deletions)
         removed_share = removed / stored if stored else 0.0
         return len(run) > self.settings.compact_segments or removed_share > self.settings.compact_removed_share
 
@@ -269,8 +274,7 @@ class IndexWriter:
             todo = [] if only_if_due else segments_to_merge(
                 state.manifest.segments[:start], state.manifest.merged_dense, self.settings.segment_max_chunks,
                 state.manifest.dense_index)
-            removed = sum(1 for i in state.deletions.chunks if run and i >= run[0].first_id)
-            if len(run) > 1 or removed:  # one segment with nothing removed would be rewritten as it is
+            if len(run) > 1 or _removed_from(run, state.deletions):  # one segment with nothing removed: as it is
                 self._compact_run(state, start)
                 state = self._read()
             if todo:
