@@ -103,8 +103,10 @@ def _print_report(report, settings: Settings) -> int:
     if report.compaction_due:
         from qa.backends import get_backend
 
-        compacted = get_backend(settings).writer(settings.index_dir).compact()
-        out.print(f"[dim]compacted the index (its latest segments merged into one) in {compacted.seconds:.2f} s[/]")
+        # only_if_due: the compaction a write makes due, never the (minutes long) dense merge `qa compact` may do.
+        compacted = get_backend(settings).writer(settings.index_dir).compact(only_if_due=True)
+        if compacted is not None:
+            out.print(f"[dim]compacted the index (its latest segments merged into one) in {compacted.seconds:.2f} s[/]")
     return 1 if any(o.status == "rejected" for o in report.outcomes) else 0
 
 

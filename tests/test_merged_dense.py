@@ -144,3 +144,26 @@ def test_a_merged_graph_holds_the_vectors_of_its_segments(small, corpus, tmp_pat
             own.update(zip(some_ids.tolist(), some))
     assert sorted(ids.tolist()) == sorted(own) and len(ids) == manifest.merged_dense[0].chunks
     assert all(np.array_equal(vector, own[i]) for i, vector in zip(ids.tolist(), vectors))
+
+
+def test_the_compaction_a_cli_write_makes_due_never_merges_graphs(corpus, small, tmp_path, monkeypatch):
+    """`qa add` compacts when due, but the (minutes long at scale) dense merge is left to `qa compact`."""
+    from qa import cli
+    from qa.settings import get_settings
+
+    folder = tmp_path / "index"
+    built = _build_without_merging(corpus, folder, small, monkeypatch)
+    town = tmp_path / "qingshi.txt"
+    town.write_text(TOWN, "utf-8")
+    monkeypatch.setenv("QA_SEGMENT_MAX_CHUNKS", "5")
+    monkeypatch.setenv("QA_COMPACT_SEGMENTS", "1")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["add", str(town), "--index", str(folder)]) == 0
+        after = Manifest.load(folder)
+        assert after.merged_dense == [], "no graph merged by the automatic compaction"
+        assert after.segments[:-1] == built.segments[:-1] and after.segments[-1] not in built.segments, "it compacted"
+        assert len(segments_to_merge(after.segments, [], 5, after.dense_index)) >= 4, "though a merge was possible"
+    finally:
+        monkeypatch.undo()  # the environment first, then the settings read from it
+        get_settings.cache_clear()
