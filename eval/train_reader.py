@@ -18,7 +18,7 @@
    weights read and kept are an exponential moving average of the trained ones (``--ema``).
    After each epoch it reads the dev questions' passages; the epoch with the best mean dev
    F1 is kept. ``--members`` networks are trained so, from consecutive seeds, and saved as
-   one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). About 18
+   one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). About 13
    minutes per member on this 2-core machine.
 4. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then

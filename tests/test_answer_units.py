@@ -54,6 +54,19 @@ def test_passage_flags_mark_the_question_s_characters_and_words():
     assert word_flag[:8].all() and not word_flag[8:].any()
 
 
+def test_sentence_coverage_is_the_share_of_the_question_in_each_sentence():
+    question = encode_question("新增多少岗位", VOCABULARY, tags=[(2, "v"), (2, "m"), (2, "n")])
+    text = "全市新增岗位3万个。岗位不少。"
+    tags = [(2, "n"), (2, "v"), (2, "n"), (1, "m"), (2, "m"), (1, "x"), (2, "n"), (2, "m"), (1, "x")]
+    passage = encode_passage(text, tags, question, VOCABULARY)
+    chars = passage.flags[:, FLAGS.index("sentence_char_coverage")]
+    words = passage.flags[:, FLAGS.index("sentence_word_coverage")]
+    # The first sentence holds 新增 and 岗位 (4 of the question's 6 characters, 2 of its 3 words);
+    # the second holds 岗位 and 少 (3 characters, 1 word); every character carries its sentence's share.
+    assert np.allclose(chars[:10], 4 / 6) and np.allclose(words[:10], 2 / 3)
+    assert np.allclose(chars[10:], 3 / 6) and np.allclose(words[10:], 1 / 3)
+
+
 def test_collate_pads_and_masks():
     question = encode_question("多少", VOCABULARY, tags=[(2, "m")])
     short = encode_passage("增长5%", [(2, "v"), (2, "m")], question, VOCABULARY)

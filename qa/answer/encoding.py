@@ -10,7 +10,12 @@ Features of a passage character, by name (``PASSAGE_FEATURES``):
 in that word; ``char_in_question`` the character occurs in the question;
 ``word_in_question`` its whole word occurs among the question's words. The two
 flags are what lets a reader trained on other articles find the question's words
-in a passage it has never seen.
+in a passage it has never seen. ``sentence_char_coverage`` and
+``sentence_word_coverage``: the share of the question's characters and words found
+in the character's sentence. Why: the overlap flags are local, and a convolution
+sees a few dozen characters; the coverage tells every character how much of the
+question its whole sentence answers to, which is how the right sentence is told
+from a neighbour that shares one word (eval/ABLATIONS.md).
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ import numpy as np
 import torch
 
 from qa.answer.vocabulary import BOUNDARIES, POS_IDS, CharVocabulary
-from qa.text import PUNCT_CLASS, code_points, fold, is_punct
+from qa.text import PUNCT_CLASS, code_points, fold, is_punct, sentence_spans
 from qa.tokenization import pos_tags
 
-PASSAGE_FEATURES = ("char", "pos", "boundary", "char_in_question", "word_in_question")
+FLAGS = ("char_in_question", "word_in_question", "sentence_char_coverage", "sentence_word_coverage")
+PASSAGE_FEATURES = ("char", "pos", "boundary", *FLAGS)
 QUESTION_FEATURES = ("char", "pos", "boundary")
-FLAGS = ("char_in_question", "word_in_question")
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: the sentence coverage features
 # Characters unknown to jieba's tagger past which a question is tagged without its HMM (bounded work;
 # see qa.tokenization.pos_tags). Passages are tagged once, at index time, and keep the HMM.
 MAX_UNSEEN_FOR_HMM = 8
@@ -128,11 +133,29 @@ def encode_passage(text: str, tags: list[tuple[int, str]], question: EncodedQues
     """A passage's features relative to the question."""
     pos, boundary = tag_arrays(tags, len(text))
     flags = np.zeros((len(text), len(FLAGS)), np.float32)
-    flags[:, 0] = np.isin(code_points(fold(text).lower()), question.code_points)
+    points = code_points(fold(text).lower())
+    flags[:, 0] = np.isin(points, question.code_points)
+    found = []
     for start, end, word in words_of(text, tags):
         if word in question.words:
             flags[start:end, 1] = 1.0
+            found.append((start, word))
+    _sentence_coverage(text, points, flags, found, question)
     return EncodedPassage(text=text, chars=vocabulary.ids(text), pos=pos, boundary=boundary, flags=flags)
+
+
+def _sentence_coverage(text: str, points: np.ndarray, flags: np.ndarray, found: list[tuple[int, str]],
+                       question: EncodedQuestion) -> None:
+    """Fill the two sentence coverage columns: per sentence, the share of the question's distinct
+    characters and of its distinct words that occur in it (0 where the question has none)."""
+    chars, words = len(question.code_points), len(question.words)
+    if not chars:
+        return
+    for start, end in sentence_spans(text):
+        inside = points[start:end][flags[start:end, 0] > 0]
+        flags[start:end, 2] = np.unique(inside).size / chars if inside.size else 0.0
+        if words:
+            flags[start:end, 3] = len({word for at, word in found if start <= at < end}) / words
 
 
 @dataclass
