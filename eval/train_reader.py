@@ -14,7 +14,7 @@
    and those reporting the same stories, plus the training contexts).
 3. The network (qa.answer.network) is trained with a softmax over "no answer" and
    every position for starts and ends; each epoch sees every answer passage and one
-   passage without the answer per question, as windows of at most 160 characters. The
+   passage without the answer per question, as windows of at most 160 characters (`--window`). The
    weights read and kept are an exponential moving average of the trained ones (``--ema``).
    After each epoch it reads the dev questions' passages; the epoch with the best mean dev
    F1 is kept. ``--members`` networks are trained so, from consecutive seeds, and saved as
@@ -218,14 +218,14 @@ def crop(encoded: EncodedPassage, first: int, last: int, width: int, rng: random
     return piece, (first - offset if first >= 0 else -1), (last - offset if first >= 0 else -1)
 
 
-def epoch_rows(encoded_examples: list[tuple], rng: random.Random) -> list[tuple]:
+def epoch_rows(encoded_examples: list[tuple], rng: random.Random, window: int = TRAINING_WINDOW) -> list[tuple]:
     """One epoch's training rows: every answer passage, and one passage without the answer per question."""
     rows = []
     for asked, passages in encoded_examples:
         positives = [p for p in passages if p[1] >= 0]
         negatives = [p for p in passages if p[1] < 0]
         for encoded, first, last in positives + rng.sample(negatives, min(1, len(negatives))):
-            rows.append((asked, *crop(encoded, first, last, TRAINING_WINDOW, rng)))
+            rows.append((asked, *crop(encoded, first, last, window, rng)))
     return rows
 
 
@@ -305,7 +305,8 @@ def pretrained_chars(texts: list[str], vocabulary: CharVocabulary, dim: int, win
 
 
 def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epochs: int, batch: int, lr: float, seed: int,
-          char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = (), ema_decay: float = 0.0):
+          char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = (), ema_decay: float = 0.0,
+          window: int = TRAINING_WINDOW):
     """The trained network: the epoch with the best mean dev F1. With ema_decay, the weights read on
     dev (and kept) are an exponential moving average of the training weights, which smooths the
     epoch-to-epoch swings of the dev figures."""
@@ -326,7 +327,7 @@ def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epoc
     best, best_state, history = -1.0, None, []
     for epoch in range(1, epochs + 1):
         network.train()
-        train_rows = epoch_rows(encoded_examples, rng)
+        train_rows = epoch_rows(encoded_examples, rng, window)
         order = list(range(len(train_rows)))
         rng.shuffle(order)
         # Similar lengths together: less padding per batch.
@@ -423,6 +424,8 @@ def main() -> None:
     parser.add_argument("--network-seed", type=int, help="the network's seed (initial weights, batch order); --seed if unset")
     parser.add_argument("--ema", type=float, default=0.998,
                         help="read and keep an exponential moving average of the weights with this decay (0: the weights)")
+    parser.add_argument("--window", type=int, default=TRAINING_WINDOW,
+                        help="characters of a passage one training row shows (the answer inside)")
     parser.add_argument("--members", type=int, default=2, help="readers trained from different seeds, read as one ensemble")
     parser.add_argument("--no-pretrained-chars", action="store_true",
                         help="start character embeddings at random instead of from news-text statistics")
@@ -464,7 +467,8 @@ def main() -> None:
     for member in range(1 if ablate else args.members):
         print(f"member {member + 1} of {args.members}: network seed {first_seed + member}", flush=True)
         network, history = train(encode(train_examples, vocabulary, ablate), dev_examples, vocabulary, config,
-                                 args.epochs, args.batch, args.lr, first_seed + member, char_vectors, ablate, args.ema)
+                                 args.epochs, args.batch, args.lr, first_seed + member, char_vectors, ablate, args.ema,
+                                 args.window)
         members.append(network)
         trained.append({"network_seed": first_seed + member, "history": history})
     if ablate:
