@@ -90,6 +90,12 @@ class SparseIndex:
     @classmethod
     def build(cls, token_lists: list[list[str]], ids: np.ndarray, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
         """Index one token list per chunk."""
+        if token_lists and not any(token_lists):
+            # bm25s cannot index a corpus without one token (a segment whose chunks are all
+            # punctuation, e.g. an uploaded file holding a lone quote mark). Such chunks are indexed
+            # under the empty token, which no question holds: they score 0, as any chunk would that
+            # shares no token with the question.
+            token_lists = [[""] for _ in token_lists]
         bm25 = bm25s.BM25(k1=k1, b=b)
         bm25.index(token_lists, show_progress=len(token_lists) >= 10_000)
         return cls(bm25, np.asarray(ids, dtype=np.int64))

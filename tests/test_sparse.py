@@ -39,3 +39,11 @@ def test_search_ranks_as_bm25s_and_weights_scale_each_token():
     assert index.document_frequency("徐州") == 3 and index.document_frequency("没有") == 0
     doubled = index.scores(query, {"徐州": 2.0, "社保": 1.0})
     assert np.allclose(doubled, 2 * reference.get_scores(["徐州"]) + reference.get_scores(["社保"]), atol=1e-6)
+
+
+def test_a_segment_without_a_single_token_indexes_and_matches_nothing(tmp_path):
+    index = SparseIndex.build([[], []], np.array([7, 8]))  # bm25s alone fails on such a corpus
+    scores, ids = index.search(["徐州"], 5)
+    assert len(ids) == 0 and index.document_frequency("徐州") == 0
+    index.save(tmp_path)
+    assert len(SparseIndex.load(tmp_path).search(["徐州"], 5)[1]) == 0
