@@ -1,7 +1,7 @@
 """Incoming documents: files, folders and texts checked one by one before anything is written.
 
 A batch is never refused whole for one bad document. Each document that is
-empty, binary, not UTF-8 or GB18030 text, of another type than text or Markdown,
+empty, without a single letter, digit or Chinese character, binary, not UTF-8 or GB18030 text, of another type than text or Markdown,
 larger than the limit, or the same text as an indexed article or an earlier one
 of the batch gets an outcome naming it with the reason; the others go in.
 """
@@ -36,8 +36,8 @@ class IncomingDocument:
 
 
 # Why a document was not added, for programs (the page words them in Chinese); reason says it for people.
-Problem = Literal["unreadable", "not_found", "type", "too_large", "binary", "undecodable", "empty", "duplicate",
-                  "unknown_id"]
+Problem = Literal["unreadable", "not_found", "type", "too_large", "binary", "undecodable", "empty", "no_words",
+                  "duplicate", "unknown_id"]
 
 
 class Outcome(BaseModel):
@@ -132,4 +132,7 @@ def to_article(document: IncomingDocument, max_bytes: int, taken_ids: set[str]) 
     if not text.strip():
         return Rejection("empty", "empty (no text)")
     article = article_from_text(text, name, {k: v for k, v in fields.items() if v})
+    if not any(character.isalnum() for character in article.text):
+        # Punctuation or symbols alone: nothing a question could ever find, so say so instead of "added".
+        return Rejection("no_words", "no letters, digits or Chinese characters (only punctuation or symbols)")
     return article.model_copy(update={"id": unique_id(article.id, taken_ids)})

@@ -103,11 +103,13 @@ def test_bad_files_are_reported_by_name_and_the_good_ones_go_in(client):
     assert len(client.get("/api/documents").json()) == 3
 
 
-def test_a_file_of_punctuation_alone_goes_in_and_the_index_keeps_answering(client):
-    # Found by the schema fuzzer: a write whose chunks hold no token at all made bm25s fail (500).
+def test_a_file_of_punctuation_alone_is_rejected_with_its_reason_and_the_index_keeps_answering(client):
+    # Found by the schema fuzzer: such a write once made bm25s fail (500); now it is refused at intake.
     reply = client.post("/api/documents", files=[("files", ("quote.txt", "'“。".encode("utf-8"), "text/plain"))],
                         headers={"X-API-Key": KEY})
-    assert reply.status_code == 200 and reply.json()["outcomes"][0]["status"] == "added"
+    outcome = reply.json()["outcomes"][0]
+    assert reply.status_code == 200 and (outcome["status"], outcome["problem"]) == ("rejected", "no_words")
+    assert "punctuation" in outcome["reason"] and len(client.get("/api/documents").json()) == 2
     asked = client.post("/api/ask", json={"question": TOWN_QUESTION})
     assert asked.status_code == 200 and asked.json()["abstained"]
 

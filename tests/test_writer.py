@@ -94,6 +94,7 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
         IncomingDocument(name="image.txt", data=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
         IncomingDocument(name="latin1.txt", data=b"\xff\xfe\xff\xfe caf\xe9"),
         incoming("big.txt", "长" * 20_000),
+        incoming("stars.md", "---\ntitle: 白沙港\n---\n\n★★★ ……\n——"),  # a title, and no word in the text
         IncomingDocument(name="report.pdf", data=b"%PDF-1.4"),
         IncomingDocument(name="copy.txt", data=seed_text),
         incoming("qingshi.txt", TOWN),
@@ -111,8 +112,9 @@ def test_bad_documents_are_reported_by_name_and_the_good_ones_of_the_batch_go_in
     assert outcomes["copy.txt"].status == "duplicate" and outcomes["copy.txt"].article_id == "004_302674c14a7d71f0"
     assert outcomes["again.txt"].status == "duplicate" and outcomes["again.txt"].article_id == "qingshi"
     assert outcomes["gone.txt"].status == "rejected"
-    assert [outcomes[n].problem for n in ("empty.txt", "image.txt", "latin1.txt", "big.txt", "report.pdf", "copy.txt")] == [
-        "empty", "binary", "undecodable", "too_large", "type", "duplicate"]
+    assert [outcomes[n].problem for n in ("empty.txt", "image.txt", "latin1.txt", "big.txt", "report.pdf", "copy.txt",
+                                          "stars.md")] == [
+        "empty", "binary", "undecodable", "too_large", "type", "duplicate", "no_words"]
     assert {n for n, o in outcomes.items() if o.status == "added"} == {"qingshi.txt", "baisha.md"}
     engine = _engine(index_copy, settings)
     assert engine.index.manifest.articles == 4

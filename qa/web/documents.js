@@ -26,6 +26,7 @@ const PROBLEM = {
   binary: "这是二进制文件，不是文本",
   undecodable: "不是 UTF-8 或 GB18030 编码的文本",
   empty: "文件是空的",
+  no_words: "只有标点或符号，没有文字",
   duplicate: "与已收录的文章内容相同，未重复添加",
   unknown_id: "没有这篇文章",
 };
