@@ -8,7 +8,9 @@
    and tagged as the index tags them. A question's training passages are the chunk
    holding its answer (labelled with the span) and passages without it (labelled
    "no answer here"): the other chunks of its context and the BM25 best chunks of
-   other articles of the same split, as retrieval would bring them.
+   other articles of the same split, as retrieval would bring them. Cloze questions generated
+   from 4,000 People's Daily articles (``--generated``, eval/generated_questions.py) join the
+   training questions, built the same way.
 2. Character embeddings start from character statistics of news text (PPMI + SVD over
    the People's Daily corpus, leaving out every article of the People's Daily test set
    and those reporting the same stories, plus the training contexts).
@@ -62,6 +64,8 @@ from qa.evaluation.splits import select
 from qa.settings import Settings
 from qa.sparse import SparseIndex
 from qa.tokenization import pos_tags, tokenize
+
+from generated_questions import GENERATOR_VERSION, generate, training_articles  # eval/, beside this script
 
 TRAINING_SETS = {"news_mrc_train": "qa-data/news_mrc_train.json", "drcd_simplified": "qa-data/drcd_simplified.json"}
 HELD_OUT_SETS = {"cmrc2018_trial": "cmrc2018/cmrc2018_trial.json"}
@@ -173,6 +177,25 @@ def prepared(shared: Path, rng: random.Random) -> tuple[list[Example], dict[str,
     return train_examples, dev_examples
 
 
+def generated_examples(shared: Path, articles: int, seed: int) -> list[Example]:
+    """Training examples of questions generated from ``articles`` People's Daily articles (one
+    question each; eval/generated_questions.py), cached under .qa-cache/. Their own random
+    stream, so the real examples and the dev examples stay the same with or without them."""
+    cache = Path(".qa-cache") / f"generated-examples-v{GENERATOR_VERSION}-{articles}-{seed}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    rng = random.Random(seed)
+    pool = training_articles(shared)
+    if not pool:
+        print("no People's Daily corpus: training without generated questions", flush=True)
+        return []
+    rng.shuffle(pool)
+    examples = build_examples(generate(pool[:articles], 1, rng), "generated_pd", rng)
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_bytes(pickle.dumps(examples))
+    return examples
+
+
 # Feature groups an ablation run can switch off (zeroed inputs, for training and dev reading alike).
 ABLATIONS = ("flags", "tags")
 
@@ -264,18 +287,7 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
 def corpus_texts(shared: Path) -> list[str]:
     """People's Daily articles for character statistics, leaving out every article the
     People's Daily test set uses or that reports the same stories (eval/pd.corpus.json)."""
-    spec = json.loads((Path(__file__).resolve().parent / "pd.corpus.json").read_text("utf-8"))
-    excluded = set(spec["excluded_from_training"])
-    source = shared / "corpora" / spec["source"]
-    if not source.is_file():
-        return []
-    texts = []
-    with source.open(encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            if row["id"] not in excluded:
-                texts.append("\n".join(row["paragraphs"]))
-    return texts
+    return ["\n".join(row["paragraphs"]) for row in training_articles(shared)]
 
 
 def pretrained_chars(texts: list[str], vocabulary: CharVocabulary, dim: int, window: int = 2) -> np.ndarray:
@@ -431,6 +443,9 @@ def main() -> None:
                         help="start character embeddings at random instead of from news-text statistics")
     parser.add_argument("--ablate", nargs="*", default=[], choices=ABLATIONS,
                         help="switch feature groups off to measure what they bring (the model is not saved)")
+    parser.add_argument("--generated", type=int, default=4000,
+                        help="also train on questions generated from this many People's Daily articles (one each; "
+                             "0: none; none either when the corpus is absent); 4000 measured on dev (eval/ABLATIONS.md)")
     parser.add_argument("--limit", type=int, default=0, help="train on at most this many questions (a quick check)")
     parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
@@ -449,6 +464,10 @@ def main() -> None:
     train_examples, dev_examples = prepared(args.shared, rng)
     if args.limit:
         train_examples = train_examples[: args.limit]
+    generated = generated_examples(args.shared, args.generated, args.seed) if args.generated else []
+    if generated:
+        print(f"{len(generated)} generated questions", flush=True)
+        train_examples = train_examples + generated
     vocabulary = CharVocabulary.build(
         [e.question for e in train_examples] + [p.text for e in train_examples for p in e.passages]
     )
@@ -476,7 +495,9 @@ def main() -> None:
         return
     training = {
         "command": "python eval/train_reader.py " + " ".join(sys.argv[1:]),
-        "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()},
+        "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()}
+        | ({"generated_pd": f"{len(generated)} questions generated from {args.generated} People's Daily articles"}
+           if generated else {}),
         "held_out": list(HELD_OUT_SETS),
         "questions": len(train_examples),
         "ema": args.ema,

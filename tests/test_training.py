@@ -57,3 +57,17 @@ def test_character_vectors_put_characters_of_like_contexts_together():
 
     assert vectors.shape == (len(vocabulary), 4) and not vectors[:2].any()
     assert similarity("月", "日") > similarity("月", "乙")
+
+
+def test_generated_questions_become_labelled_examples_and_their_absence_is_no_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the example cache (.qa-cache/) goes here
+    articles = [{"id": f"a{n}", "paragraphs": [f"今年第{n}季度，全市新增就业岗位{n + 2}.{n}万个，其中高校毕业生{n + 1}万人。"]}
+                for n in range(1, 4)]
+    monkeypatch.setattr(train_reader, "training_articles", lambda shared: articles)
+    examples = train_reader.generated_examples(tmp_path, 3, seed=1)
+    assert examples and all(e.dataset == "generated_pd" for e in examples)
+    for example in examples:
+        answer = example.passages[0]
+        assert answer.text[answer.start:answer.end] == example.answers[0]
+    monkeypatch.setattr(train_reader, "training_articles", lambda shared: [])
+    assert train_reader.generated_examples(tmp_path, 3, seed=2) == []

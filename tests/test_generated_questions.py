@@ -1,0 +1,60 @@
+"""Generated training questions (eval/generated_questions.py) on small hand-made sentences."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
+
+import generated_questions as generation  # noqa: E402
+
+REPORT = "副市长王建国表示，今年全市新增就业岗位3.2万个，同比增长12%。"
+
+
+def kinds(sentence: str) -> dict[str, str]:
+    return {sentence[start:end]: kind for start, end, kind in generation.spans(sentence)}
+
+
+def test_quantities_dates_and_cued_names_are_found_with_their_kind():
+    assert kinds(REPORT) == {"王建国": "person", "3.2万个": "quantity", "12%": "quantity"}
+    assert kinds("全省累计完成投资超过500亿元，建设周期3年来首次缩短。")["超过500亿元"] == "quantity"
+    assert kinds("2023年7月，代表团抵达杭州市。") == {"2023年7月": "date", "杭州市": "place"}
+
+
+def test_what_is_not_asked_for():
+    # an ordinal, a lone 一 and items of an enumeration make ambiguous or odd questions
+    assert kinds("他第3次来到这里，带来一批设备。") == {}
+    assert "上海" not in kinds("代表团考察了北京、上海、广州三地企业。")
+    # a name without a cue that it names someone: jieba's tagger also calls common words names
+    assert "王建国" not in kinds("王建国的故事感人。")
+
+
+def test_the_question_puts_the_question_word_where_the_answer_was():
+    start = REPORT.index("3.2万个")
+    for seed in range(20):
+        question = generation.question_for(REPORT, start, start + len("3.2万个"), "quantity", random.Random(seed))
+        assert question is not None and "3.2万" not in question and "多少" in question
+        assert "新增就业岗位多少" in question.replace("的", "")
+
+
+def test_too_little_left_of_the_clause_makes_no_question():
+    start = REPORT.index("12%")
+    assert generation.question_for(REPORT, start, start + 3, "quantity", random.Random(0)) is None
+
+
+def test_generated_data_is_squad_format_with_exact_offsets_and_skips_datelines():
+    articles = [
+        {"id": "a1", "paragraphs": ["本报北京8月24日电 全省累计完成投资超过500亿元。",
+                                    "今年全市新增就业岗位3.2万个，其中高校毕业生1.1万人。"]},
+        {"id": "a2", "paragraphs": ["短。"]},
+    ]
+    data = generation.generate(articles, 3, random.Random(3))
+    assert [d["title"] for d in data["data"]] == ["a1"]
+    for paragraph in data["data"][0]["paragraphs"]:
+        assert "日电" not in paragraph["context"]
+        (qa,) = paragraph["qas"]
+        answer = qa["answers"][0]
+        assert paragraph["context"][answer["answer_start"]:][: len(answer["text"])] == answer["text"]
+        assert answer["text"] not in qa["question"]
