@@ -1,9 +1,10 @@
 """Incoming documents: files, folders and texts checked one by one before anything is written.
 
 A batch is never refused whole for one bad document. Each document that is
-empty, without a single letter, digit or Chinese character, binary, not UTF-8 or GB18030 text, of another type than text or Markdown,
-larger than the limit, or the same text as an indexed article or an earlier one
-of the batch gets an outcome naming it with the reason; the others go in.
+empty, without a single letter, digit or Chinese character, binary, not UTF-8 or
+GB18030 text, of another type than text or Markdown, larger than the limit, or the
+same text as an indexed article or an earlier one of the batch gets an outcome
+naming it with the reason; the others go in.
 """
 
 from __future__ import annotations
