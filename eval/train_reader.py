@@ -10,7 +10,10 @@
    "no answer here"): the other chunks of its context and the BM25 best chunks of
    other articles of the same split, as retrieval would bring them. Cloze questions generated
    from 8,000 People's Daily articles (``--generated``, eval/generated_questions.py) join the
-   training questions, built the same way.
+   training questions, built the same way. With ``--swapped`` (off by default) a share of the
+   questions get a near-miss unanswerable twin: a person or place name of the question that
+   its answer passage holds is swapped for another, and the passage is labelled "no answer
+   here" (eval/unanswerable_questions.py).
 2. Character embeddings start from character statistics of news text (PPMI + SVD over
    the People's Daily corpus, leaving out every article of the People's Daily test set
    and those reporting the same stories, plus the training contexts).
@@ -20,8 +23,9 @@
    weights read and kept are an exponential moving average of the trained ones (``--ema``).
    After each epoch it reads the dev questions' passages; the epoch with the best mean dev
    F1 is kept. ``--members`` networks are trained so, from consecutive seeds, and saved as
-   one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). About 13
-   minutes per member on this 2-core machine.
+   one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). The members
+   train side by side, a process and a core each (``--processes``): about 30 minutes for
+   both on this 2-core machine.
 4. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
    wrong: a real negative). A logistic calibrator is fitted on these (right = F1 >= 0.5)
@@ -34,11 +38,14 @@ import argparse
 import hashlib
 import json
 import math
+import multiprocessing
+import os
 import pickle
 import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +73,7 @@ from qa.sparse import SparseIndex
 from qa.tokenization import pos_tags, tokenize
 
 from generated_questions import GENERATOR_VERSION, generate, training_articles  # eval/, beside this script
+from unanswerable_questions import name_pool, swapped_question
 
 TRAINING_SETS = {"news_mrc_train": "qa-data/news_mrc_train.json", "drcd_simplified": "qa-data/drcd_simplified.json"}
 HELD_OUT_SETS = {"cmrc2018_trial": "cmrc2018/cmrc2018_trial.json"}
@@ -194,6 +202,23 @@ def generated_examples(shared: Path, articles: int, seed: int) -> list[Example]:
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(pickle.dumps(examples))
     return examples
+
+
+def swapped_examples(examples: list[Example], share: float, seed: int) -> list[Example]:
+    """Near-miss unanswerable twins (eval/unanswerable_questions.py) of about ``share`` of the
+    examples: the question with a name of its answer passage swapped for another, asked of that
+    passage alone, which no longer answers it. Their own random stream, like the generated ones."""
+    rng = random.Random(seed)
+    pool = name_pool([e.question for e in examples])
+    twins = []
+    for example in tqdm(examples, desc="swapped questions", unit="q", leave=False):
+        answer_passage = next((p for p in example.passages if p.start >= 0), None)
+        if answer_passage is None or rng.random() >= share:
+            continue
+        question = swapped_question(example.question, answer_passage.text, example.answers, pool, rng)
+        if question:
+            twins.append(Example(example.dataset, question, [], [Passage(answer_passage.text, answer_passage.tags)]))
+    return twins
 
 
 # Feature groups an ablation run can switch off (zeroed inputs, for training and dev reading alike).
@@ -374,29 +399,59 @@ def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epoc
     return network, history
 
 
+def _train_member(threads: int, encoded_examples, seed: int, options: dict):
+    torch.set_num_threads(threads)
+    return train(encoded_examples, seed=seed, **options)
+
+
+def train_members(encoded_examples, seeds: list[int], processes: int, threads: int, **options) -> list[tuple]:
+    """(network, history) for each network seed: one after another, or side by side in ``processes``
+    processes sharing the threads. The network trains on one core nearly as fast as on two, so two
+    members side by side take about half the time. A member's weights depend on its seed and, by float
+    rounding alone, on its thread count."""
+    if processes <= 1:
+        torch.set_num_threads(threads)
+        return [train(encoded_examples, seed=seed, **options) for seed in seeds]
+    share = max(1, threads // processes)
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_member, share, encoded_examples, seed, options) for seed in seeds]
+        return [future.result() for future in futures]
+
+
+def dev_engines(shared: Path, data: dict, settings: Settings):
+    """For each training set: its name, its dev split and an engine (reading with ``data``) over
+    the split's open corpus, indexed in a temporary folder."""
+    for dataset, relative in TRAINING_SETS.items():
+        eval_set = load_eval_set(shared / relative, "dev")
+        with tempfile.TemporaryDirectory(prefix="qa-dev-") as folder:
+            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
+            yield dataset, eval_set, Engine.load(Path(folder) / "index", settings, model=data)
+
+
+def without_gold_article(retrieved: list, gold_article: str, top_k: int) -> list:
+    """The retrieved passages of other articles, ranked as if the gold article had never been in
+    the corpus; copies, so that the open corpus's passages keep their own ranks."""
+    others = (p for p in retrieved if p.chunk.article_id != gold_article)
+    return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(others, start=1)][:top_k]
+
+
 def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Confidence features, right-or-wrong labels and answerable flags for the dev questions:
     each asked over the open corpus of its split, and again without its gold article."""
     features, labels, answerable = [], [], []
-    for dataset, relative in TRAINING_SETS.items():
-        eval_set = load_eval_set(shared / relative, "dev")
-        with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as folder:
-            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
-            engine = Engine.load(Path(folder) / "index", settings, model=data)
-            for item in tqdm(eval_set.items, desc=f"calibrating {dataset}", unit="q", leave=False):
-                retrieved = engine.retrieve(item.question, settings.top_k + 10)
-                without_gold = [p for p in retrieved if p.chunk.article_id != item.gold_article][: settings.top_k]
-                for rank, passage in enumerate(without_gold, start=1):
-                    passage.rank = rank  # as if the gold article had never been in the corpus
-                for passages, has_gold in ((retrieved[: settings.top_k], True), (without_gold, False)):
-                    reading = engine.predictor.read(item.question, passages)
-                    if reading.chosen is None:
-                        continue
-                    best = reading.spans[reading.chosen]
-                    answer = reading.passages[best.passage].chunk.text[best.start : best.end]
-                    features.append(confidence_features(reading.spans, reading.chosen, reading.passages))
-                    labels.append(f1_score(answer, item.answers) >= RIGHT_F1)
-                    answerable.append(has_gold)
+    for dataset, eval_set, engine in dev_engines(shared, data, settings):
+        for item in tqdm(eval_set.items, desc=f"calibrating {dataset}", unit="q", leave=False):
+            retrieved = engine.retrieve(item.question, settings.top_k + 10)
+            without_gold = without_gold_article(retrieved, item.gold_article, settings.top_k)
+            for passages, has_gold in ((retrieved[: settings.top_k], True), (without_gold, False)):
+                reading = engine.predictor.read(item.question, passages)
+                if reading.chosen is None:
+                    continue
+                best = reading.spans[reading.chosen]
+                answer = reading.passages[best.passage].chunk.text[best.start : best.end]
+                features.append(confidence_features(reading.spans, reading.chosen, reading.passages))
+                labels.append(f1_score(answer, item.answers) >= RIGHT_F1)
+                answerable.append(has_gold)
     return np.array(features), np.array(labels), np.array(answerable)
 
 
@@ -446,17 +501,25 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=8000,
                         help="also train on questions generated from this many People's Daily articles (one each; "
                              "0: none; none either when the corpus is absent); 8000 chosen on dev (eval/ABLATIONS.md)")
+    parser.add_argument("--swapped", type=float, default=0.0,
+                        help="share of training questions given a near-miss unanswerable twin (a name swapped; "
+                             "eval/unanswerable_questions.py); 0: none, as shipped: 0.25 and 0.5 withheld "
+                             "four to five times more near-miss questions but cost answerable ones "
+                             "(eval/ABLATIONS.md)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads, shared by members trained side by side")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="members trained side by side (0: as many as cores, at most --members)")
     parser.add_argument("--limit", type=int, default=0, help="train on at most this many questions (a quick check)")
     parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     started = time.time()
     settings = Settings(_env_file=None)
     if args.calibrate_only:
         data = model_file.load(args.calibrate_only)
         data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
         model_file.save(data, args.out)
         print(json.dumps(data["calibrator"]["dev"]), f"threshold {data['calibrator']['threshold']}", flush=True)
         return
@@ -468,6 +531,10 @@ def main() -> None:
     if generated:
         print(f"{len(generated)} generated questions", flush=True)
         train_examples = train_examples + generated
+    swapped = swapped_examples(train_examples, args.swapped, args.seed) if args.swapped else []
+    if swapped:
+        print(f"{len(swapped)} near-miss unanswerable questions", flush=True)
+        train_examples = train_examples + swapped
     vocabulary = CharVocabulary.build(
         [e.question for e in train_examples] + [p.text for e in train_examples for p in e.passages]
     )
@@ -482,14 +549,15 @@ def main() -> None:
         print(f"character vectors from {len(texts)} texts after {time.time() - started:.0f} s", flush=True)
     ablate = tuple(args.ablate)
     first_seed = args.seed if args.network_seed is None else args.network_seed
-    members, trained = [], []
-    for member in range(1 if ablate else args.members):
-        print(f"member {member + 1} of {args.members}: network seed {first_seed + member}", flush=True)
-        network, history = train(encode(train_examples, vocabulary, ablate), dev_examples, vocabulary, config,
-                                 args.epochs, args.batch, args.lr, first_seed + member, char_vectors, ablate, args.ema,
-                                 args.window)
-        members.append(network)
-        trained.append({"network_seed": first_seed + member, "history": history})
+    seeds = [first_seed + member for member in range(1 if ablate else args.members)]
+    processes = min(len(seeds), args.processes or os.cpu_count() or 1)
+    print(f"{len(seeds)} member(s), network seeds {seeds}, {processes} at a time", flush=True)
+    results = train_members(encode(train_examples, vocabulary, ablate), seeds, processes, args.threads,
+                            dev_examples=dev_examples, vocabulary=vocabulary, config=config, epochs=args.epochs,
+                            batch=args.batch, lr=args.lr, char_vectors=char_vectors, ablate=ablate,
+                            ema_decay=args.ema, window=args.window)
+    members = [network for network, _ in results]
+    trained = [{"network_seed": seed, "history": history} for seed, (_, history) in zip(seeds, results)]
     if ablate:
         print(f"ablation {ablate}: not saved", flush=True)
         return
@@ -497,7 +565,9 @@ def main() -> None:
         "command": "python eval/train_reader.py " + " ".join(sys.argv[1:]),
         "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()}
         | ({"generated_pd": f"{len(generated)} questions generated from {args.generated} People's Daily articles"}
-           if generated else {}),
+           if generated else {})
+        | ({"swapped": f"{len(swapped)} near-miss unanswerable twins of training questions (a name swapped)"}
+           if swapped else {}),
         "held_out": list(HELD_OUT_SETS),
         "questions": len(train_examples),
         "ema": args.ema,
@@ -507,7 +577,7 @@ def main() -> None:
     }
     data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
     data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     data["training"]["seconds"] = round(time.time() - started)
     model_file.save(data, args.out)
     print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)

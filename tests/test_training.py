@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
 
@@ -71,3 +72,43 @@ def test_generated_questions_become_labelled_examples_and_their_absence_is_no_er
         assert answer.text[answer.start:answer.end] == example.answers[0]
     monkeypatch.setattr(train_reader, "training_articles", lambda shared: [])
     assert train_reader.generated_examples(tmp_path, 3, seed=2) == []
+
+
+def test_swapped_twins_ask_their_answer_passage_about_another_name_and_are_unlabelled():
+    text = "8月25日，北京市海淀区新开放了3个公园，区长李明说，明年还将再建5个。"
+    start = text.index("3个")
+    examples = [
+        train_reader.Example("news", "北京市新开放了多少个公园", ["3个"],
+                             [train_reader.Passage(text, pos_tags(text), start, start + 2)]),
+        train_reader.Example("news", "上海市有多少座桥", ["9座"], [train_reader.Passage(text, pos_tags(text))]),
+    ]
+    twins = train_reader.swapped_examples(examples, share=1.0, seed=0)
+    assert [t.question for t in twins] == ["上海市新开放了多少个公园"]  # the second has no answer passage
+    assert twins[0].answers == [] and [(p.start, p.end) for p in twins[0].passages] == [(-1, -1)]
+    assert twins[0].passages[0].text == text
+    assert train_reader.swapped_examples(examples, share=0.0, seed=0) == []
+
+
+def test_members_trained_side_by_side_equal_members_trained_one_after_another():
+    question = "新增多少岗位"
+    start = TEXT.index("3.2万个")
+    examples = [train_reader.Example("news", question, ["3.2万个"],
+                                     [train_reader.Passage(TEXT, pos_tags(TEXT), start, start + 5),
+                                      train_reader.Passage(TEXT[:20], pos_tags(TEXT[:20]))])] * 4
+    encoded = train_reader.encode(examples, VOCABULARY)
+    options = dict(dev_examples={"news": examples[:1]}, vocabulary=VOCABULARY,
+                   config=train_reader.ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8, char_dim=8),
+                   epochs=2, batch=2, lr=3e-3, window=40)
+    threads = torch.get_num_threads()
+    try:
+        apart = train_reader.train_members(encoded, [1, 2], 2, 2, **options)  # one thread each
+        after = train_reader.train_members(encoded, [1, 2], 1, 1, **options)
+    finally:
+        torch.set_num_threads(threads)
+    for (side, side_history), (alone, alone_history) in zip(apart, after):
+        assert [h["loss"] for h in side_history] == [h["loss"] for h in alone_history]
+        for name, weights in side.state_dict().items():
+            assert torch.equal(weights, alone.state_dict()[name]), name
+    first, second = (network.state_dict() for network, _ in apart)
+    assert any(not np.allclose(first[name].numpy(), second[name].numpy()) for name in first)  # seeds differ
+
