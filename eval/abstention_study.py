@@ -15,18 +15,14 @@ negative, and exact match left after abstaining at the best balanced threshold.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from train_reader import RIGHT_F1, TRAINING_SETS, best_balanced_threshold
+from train_reader import RIGHT_F1, best_balanced_threshold, dev_engines, without_gold_article
 
 from qa.answer import model_file
 from qa.answer.confidence import confidence_features
 from qa.answer.encoding import encode_question, words_of
-from qa.building import build_index
-from qa.engine import Engine
-from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.metrics import exact_match, f1_score
 from qa.settings import Settings
 from qa.text import code_points, fold, sentence_spans
@@ -46,40 +42,36 @@ def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, flo
 
 def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
     rows = []
-    for dataset, relative in TRAINING_SETS.items():
-        eval_set = load_eval_set(shared / relative, "dev")
-        with tempfile.TemporaryDirectory(prefix="qa-abstention-") as folder:
-            build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
-            engine = Engine.load(Path(folder) / "index", settings, model=model)
-            predictor = engine.predictor
-            for item in eval_set.items:
-                retrieved = engine.retrieve(item.question, settings.top_k + 10)
-                ways = {
-                    "answerable": retrieved[: settings.top_k],
-                    "no_gold_article": [p.model_copy() for p in retrieved if p.chunk.article_id != item.gold_article],
-                    "no_answer_passage": [p.model_copy() for p in retrieved
-                                          if not any(a and a in p.chunk.text for a in item.answers)],
-                }
-                asked = encode_question(item.question, predictor.vocabulary)
-                for case, passages in ways.items():
-                    passages = passages[: settings.top_k]
-                    for rank, passage in enumerate(passages, start=1):
-                        passage.rank = rank  # as if the removed passages had never been indexed
-                    reading = predictor.read(item.question, passages)
-                    if reading.chosen is None:
-                        continue
-                    best = reading.spans[reading.chosen]
-                    chunk = reading.passages[best.passage].chunk
-                    sentence = next(((s, e) for s, e in sentence_spans(chunk.text) if s <= best.start < e),
-                                    (best.start, best.end))
-                    answer = chunk.text[best.start : best.end]
-                    rows.append({
-                        "dataset": dataset, "group": f"{dataset}/{item.gold_article}", "case": case,
-                        "features": confidence_features(reading.spans, reading.chosen, reading.passages),
-                        "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
-                                     *coverage(asked, chunk.text, chunk.tags, sentence[0], max(sentence[1], best.end))],
-                        "right": f1_score(answer, item.answers) >= RIGHT_F1, "em": exact_match(answer, item.answers),
-                    })
+    for dataset, eval_set, engine in dev_engines(shared, model, settings):
+        predictor = engine.predictor
+        for item in eval_set.items:
+            retrieved = engine.retrieve(item.question, settings.top_k + 10)
+            ways = {
+                "answerable": retrieved[: settings.top_k],
+                "no_gold_article": without_gold_article(retrieved, item.gold_article, settings.top_k),
+                "no_answer_passage": [p.model_copy() for p in retrieved
+                                      if not any(a and a in p.chunk.text for a in item.answers)],
+            }
+            asked = encode_question(item.question, predictor.vocabulary)
+            for case, passages in ways.items():
+                passages = passages[: settings.top_k]
+                for rank, passage in enumerate(passages, start=1):
+                    passage.rank = rank  # as if the removed passages had never been indexed
+                reading = predictor.read(item.question, passages)
+                if reading.chosen is None:
+                    continue
+                best = reading.spans[reading.chosen]
+                chunk = reading.passages[best.passage].chunk
+                sentence = next(((s, e) for s, e in sentence_spans(chunk.text) if s <= best.start < e),
+                                (best.start, best.end))
+                answer = chunk.text[best.start : best.end]
+                rows.append({
+                    "dataset": dataset, "group": f"{dataset}/{item.gold_article}", "case": case,
+                    "features": confidence_features(reading.spans, reading.chosen, reading.passages),
+                    "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
+                                 *coverage(asked, chunk.text, chunk.tags, sentence[0], max(sentence[1], best.end))],
+                    "right": f1_score(answer, item.answers) >= RIGHT_F1, "em": exact_match(answer, item.answers),
+                })
     return rows
 
 

@@ -4,7 +4,7 @@
 
 A near-miss question is a dev question with one person, place or organisation name that its gold
 article holds (jieba's nr, ns and nt tags, two characters or more, not part of an answer) swapped
-for a name of the same tag from the train split's questions that no dev article holds: it sounds
+for a name of the same kind from the train split's questions that no dev article holds: it sounds
 right for the article, and no article of the corpus answers it. Every dev question of the training
 sets is read over its split's open corpus as it is (answerable), with its gold article taken out,
 and, where it has such a name, as its near-miss twin. With the model's own calibrator and threshold,
@@ -22,7 +22,6 @@ import argparse
 import random
 from pathlib import Path
 
-import jieba.posseg
 from train_reader import RIGHT_F1, TRAINING_SETS, dev_engines, without_gold_article
 
 from qa.answer import model_file
@@ -31,33 +30,26 @@ from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.metrics import f1_score
 from qa.settings import Settings
 
-NAME_TAGS = ("nr", "nrfg", "nrt", "ns", "nt")
+from unanswerable_questions import name_pool, swapped_question
+
+# Organisations too, unlike the training twins' persons and places.
+NAME_KINDS = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "organisation"}
 KINDS = ("answerable", "no_gold_article", "near_miss")
-
-
-def names(text: str) -> list[tuple[str, str]]:
-    return [(pair.word, pair.flag[:2]) for pair in jieba.posseg.lcut(text) if pair.flag in NAME_TAGS
-            and len(pair.word) >= 2]
 
 
 def near_miss_questions(shared: Path, relative: str, rng: random.Random) -> dict[str, str]:
     """Dev question → its near-miss twin, for the dev questions that have one."""
     train, dev = load_eval_set(shared / relative, "train"), load_eval_set(shared / relative, "dev")
     dev_text = "\n".join(article.text for article in dev.corpus.articles)
-    pool: dict[str, set[str]] = {}
-    for item in train.items[:3000]:
-        for name, tag in names(item.question):
-            if name not in dev_text:
-                pool.setdefault(tag, set()).add(name)
-    replacements = {tag: sorted(found) for tag, found in pool.items()}
+    pool = {kind: [name for name in found if name not in dev_text]
+            for kind, found in name_pool([item.question for item in train.items], NAME_KINDS).items()}
     gold = {article.id: article.text for article in dev.corpus.articles}
     twins = {}
     for item in dev.items:
-        held = [(name, tag) for name, tag in names(item.question) if name in gold.get(item.gold_article, "")
-                and not any(name in answer or answer in name for answer in item.answers)]
-        if held and replacements.get(held[0][1]):
-            name, tag = rng.choice(held)
-            twins[item.question] = item.question.replace(name, rng.choice(replacements[tag]))
+        twin = swapped_question(item.question, gold.get(item.gold_article, ""), item.answers, pool, rng,
+                                kinds=NAME_KINDS)
+        if twin:
+            twins[item.question] = twin
     return twins
 
 
