@@ -10,7 +10,8 @@ from qa.answer import model_file
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
 from qa.answer.decoding import MAX_ANSWER_CHARS, best_spans
 from qa.answer.encoding import FLAGS, collate, encode_passage, encode_question, tag_arrays, words_of
-from qa.answer.network import NEG, ReaderConfig, ReaderEnsemble, ReaderNetwork, for_inference
+from qa.answer.graph import GraphReader, export
+from qa.answer.network import NEG, ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import BOUNDARIES, PAD, POS_IDS, UNKNOWN, CharVocabulary
 
 VOCABULARY = CharVocabulary.build(["全市新增就业岗位3.2万个，同比增长5%。", "全市新增多少就业岗位"], min_count=1)
@@ -95,17 +96,18 @@ def test_network_scores_ignore_padding():
     assert (padded[0][0, 4:] == NEG).all()
 
 
-def test_the_frozen_network_scores_as_the_trained_one_for_any_batch_shape():
+def test_the_exported_graph_scores_as_the_trained_network_for_any_batch_shape():
     network = _network()
-    frozen = for_inference(network)
+    graph = GraphReader(export(network))
     question = encode_question("全市新增多少就业岗位", VOCABULARY)
     texts = ["增长5%", "全市新增就业岗位3.2万个，同比增长5%。" * 12]
     passages = [encode_passage(t, [(1, "x")] * len(t), question, VOCABULARY) for t in texts]
     for batch in ([(question, passages[0])], [(question, p) for p in passages]):
         with torch.inference_mode():
-            for eager, traced in zip(network(collate(batch)), frozen(collate(batch))):
-                assert eager.shape == traced.shape
-                assert torch.allclose(eager, traced, atol=1e-5)
+            for eager, exported in zip(network(collate(batch)), graph(collate(batch)), strict=True):
+                assert eager.shape == exported.shape
+                assert torch.allclose(eager, exported, atol=1e-5)
+    assert not network.training  # exporting leaves the network's mode as it was
 
 
 def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
@@ -117,7 +119,7 @@ def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
     batch = collate([(question, passage)])
     with torch.inference_mode():
         a, b = first(batch), second(batch)
-        pair = for_inference(ReaderEnsemble([first, second]))(batch)
+        pair = GraphReader(export(ReaderEnsemble([first, second])))(batch)
         alone = ReaderEnsemble([first])(batch)
     for x, y, mean in zip(a, b, pair):
         assert torch.allclose(mean, (x + y) / 2, atol=1e-5)
@@ -177,6 +179,12 @@ def test_model_file_round_trip_and_version_check(tmp_path):
     for original, member in zip([network, second], loaded.members, strict=True):
         for name, tensor in original.state_dict().items():
             assert torch.equal(tensor, member.state_dict()[name])
+    graph, vocabulary, _ = model_file.reader_of(model_file.load(tmp_path / "reader.pt"))
+    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
+    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
+    with torch.inference_mode():  # the saved graph reads as the saved weights do
+        for weights, exported in zip(loaded(batch), graph(batch), strict=True):
+            assert torch.allclose(weights, exported, atol=1e-5)
     with pytest.raises(ValueError):  # members of other sizes cannot be read as one
         model_file.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],
                           VOCABULARY, Calibrator.identity(), {})

@@ -1,7 +1,8 @@
 """The reader's model file: weights, sizes, vocabulary and calibrator in one versioned bundle.
 
 The weights are those of every member of the reader ensemble (qa.answer.network.ReaderEnsemble;
-one member is a plain reader), all of one configuration and one vocabulary.
+one member is a plain reader), all of one configuration and one vocabulary, and the same
+network exported as one ONNX graph (qa.answer.graph), which is what reads when serving.
 
 The bundle records the feature names and the vocabulary, tag and feature
 versions it was trained with; loading refuses a bundle made for other ones,
@@ -16,11 +17,12 @@ import torch
 
 from qa.answer.confidence import Calibrator
 from qa.answer.encoding import FEATURE_VERSION, PASSAGE_FEATURES, QUESTION_FEATURES
+from qa.answer.graph import GraphReader, export
 from qa.answer.network import ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import POS_VERSION, VOCABULARY_VERSION, CharVocabulary
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "reader.pt"
-FORMAT = 2  # 2: the weights of several members ("states")
+FORMAT = 3  # 2: the weights of several members ("states"); 3: their ensemble as an ONNX graph ("graph")
 
 
 def versions() -> dict:
@@ -40,13 +42,16 @@ class ModelMismatchError(ValueError):
 
 
 def bundle(members: list[ReaderNetwork], vocabulary: CharVocabulary, calibrator: dict, training: dict) -> dict:
-    """Everything a Predictor needs, ready for torch.save: the members' weights, read as one ensemble."""
-    ReaderEnsemble(members)  # the same configuration for all, or an error now rather than at load
+    """Everything a Predictor needs, ready for torch.save: the members' weights, read as one ensemble,
+    and that ensemble exported as a graph."""
+    ensemble = ReaderEnsemble(members)  # the same configuration for all, or an error now rather than at load
     return {
         "versions": versions(),
         "config": members[0].config.to_dict(),
         "vocabulary": vocabulary.chars,
         "states": [{name: tensor.detach().clone() for name, tensor in member.state_dict().items()} for member in members],
+        # As a byte tensor: torch.save pickles plain bytes as text, which nearly doubles their size.
+        "graph": torch.frombuffer(bytearray(export(ensemble)), dtype=torch.uint8),
         "calibrator": calibrator,
         "training": training,
     }
@@ -81,3 +86,8 @@ def network_of(data: dict) -> tuple[ReaderEnsemble, CharVocabulary, Calibrator]:
         member.load_state_dict(state)
         members.append(member.eval())
     return ReaderEnsemble(members).eval(), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+
+
+def reader_of(data: dict) -> tuple[GraphReader, CharVocabulary, Calibrator]:
+    """What reading needs from a bundle: its graph, ready to run, vocabulary and calibrator."""
+    return GraphReader(data["graph"].numpy().tobytes()), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])

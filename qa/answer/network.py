@@ -9,19 +9,18 @@ fused sequence; linear heads give start and end scores per character, and a
 
 Why convolutions and not recurrent layers: on one CPU thread a dilated
 convolution over five 300-character passages costs under 1 ms, a bidirectional
-LSTM three times that, and the answer step has a 10 ms budget.
+LSTM three times that, and the answer step has a 10 ms budget. Training runs these
+modules in PyTorch; serving runs the same network exported as a graph (qa.answer.graph).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
+from qa.answer.encoding import FLAGS, Batch
 from qa.answer.vocabulary import BOUNDARIES, POS_TAGS
 
 NEG = -1e4  # a logit no real position reaches: padding and impossible spans
@@ -156,39 +155,3 @@ class ReaderEnsemble(nn.Module):
         if len(scores) == 1:
             return scores[0]
         return tuple(torch.stack(parts).mean(0) for parts in zip(*scores))
-
-
-class _TensorsIn(nn.Module):
-    """The network with the batch's tensors as positional inputs, which tracing needs."""
-
-    def __init__(self, network: ReaderNetwork | ReaderEnsemble):
-        super().__init__()
-        self.network = network
-
-    def forward(self, *tensors: torch.Tensor) -> Scores:
-        return self.network(Batch(*tensors))
-
-
-def for_inference(network: ReaderNetwork | ReaderEnsemble) -> Callable[[Batch], Scores]:
-    """The network as a function for reading, not training: traced once with TorchScript and
-    frozen (weights folded in as constants). Why: on one CPU thread it reads a question's
-    passages in about half the time of eager PyTorch, whose per-operation Python overhead
-    dominates at this size; the scores are the same (the tests compare them). Tracing records
-    operations, not shapes: the traced function reads any number of passages of any length."""
-    network.eval()
-    example = np.arange(2, 10) % network.config.vocabulary_size
-    asked = EncodedQuestion("", example[:4], np.ones(4, np.int64), np.ones(4, np.int64), np.zeros(0), frozenset())
-    passage = EncodedPassage("", example, np.ones(8, np.int64), np.ones(8, np.int64),
-                             np.zeros((8, len(FLAGS)), np.float32))
-    tensors = _tensors(collate([(asked, passage), (asked, passage)]))
-    with torch.no_grad():
-        frozen = torch.jit.freeze(torch.jit.trace(_TensorsIn(network).eval(), tensors, check_trace=False))
-
-    def read(batch: Batch) -> Scores:
-        return frozen(*_tensors(batch))
-
-    return read
-
-
-def _tensors(batch: Batch) -> tuple[torch.Tensor, ...]:
-    return tuple(getattr(batch, field.name) for field in fields(Batch))

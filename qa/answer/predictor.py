@@ -19,8 +19,7 @@ import torch
 from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_spans
 from qa.answer.encoding import collate, encode_passage, encode_question
-from qa.answer.model_file import load, network_of
-from qa.answer.network import for_inference
+from qa.answer.model_file import load, reader_of
 from qa.text import sentence_spans
 from qa.types import Answer, Passage, Source
 
@@ -44,8 +43,7 @@ class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
     def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
-        network, self.vocabulary, self.calibrator = network_of(model or load())
-        self.network = for_inference(network)
+        self.network, self.vocabulary, self.calibrator = reader_of(model or load())
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
 

@@ -1,0 +1,88 @@
+"""The reader network as an ONNX graph, run by ONNX Runtime: how answers are read when serving.
+
+``export`` writes a trained network (one reader or an ensemble) as an ONNX graph
+when the model file is made (qa.answer.model_file.bundle); ``GraphReader`` runs
+that graph. Training stays in PyTorch; reading does not need it.
+
+Why: on one CPU thread ONNX Runtime reads a question's passages in about two
+thirds of the time of the same network traced and frozen with TorchScript (news
+dev answer step and a synthetic 3-passage batch, eval/ABLATIONS.md), because it
+fuses the small per-character operations that dominate at this size. The scores
+are the network's own (the tests compare them with eager PyTorch for any batch
+shape); the graph records operations, not shapes, so it reads any number of
+passages of any length.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import fields
+
+import numpy as np
+import torch
+from torch import nn
+
+from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
+from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
+
+INPUTS = tuple(field.name for field in fields(Batch))
+OUTPUTS = ("start", "end", "no_answer")
+OPSET = 17
+
+
+class _TensorsIn(nn.Module):
+    """The network with the batch's tensors as positional inputs, which export needs."""
+
+    def __init__(self, network: ReaderNetwork | ReaderEnsemble):
+        super().__init__()
+        self.network = network
+
+    def forward(self, *tensors: torch.Tensor) -> Scores:
+        return self.network(Batch(*tensors))
+
+
+def _example_batch(vocabulary_size: int) -> Batch:
+    ids = np.arange(2, 10) % vocabulary_size
+    asked = EncodedQuestion("", ids[:4], np.ones(4, np.int64), np.ones(4, np.int64), np.zeros(0), frozenset())
+    passage = EncodedPassage("", ids, np.ones(8, np.int64), np.ones(8, np.int64), np.zeros((8, len(FLAGS)), np.float32))
+    return collate([(asked, passage), (asked, passage)])
+
+
+def export(network: ReaderNetwork | ReaderEnsemble) -> bytes:
+    """The network in evaluation mode as ONNX bytes, batch size and both lengths left free."""
+    modes = {module: module.training for module in network.modules()}
+    network.eval()
+    tensors = tuple(getattr(_example_batch(network.config.vocabulary_size), name) for name in INPUTS)
+    free = {name: {0: "pairs", 1: "question_length" if name.startswith("question") else "passage_length"}
+            for name in INPUTS}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notices about its legacy TorchScript path
+        torch.onnx.export(_TensorsIn(network), tensors, buffer, input_names=list(INPUTS), output_names=list(OUTPUTS),
+                          dynamic_axes=free, opset_version=OPSET, dynamo=False)
+    for module, training in modes.items():  # each as it was: an ensemble made for export is in training mode
+        module.train(training)
+    return buffer.getvalue()
+
+
+class GraphReader:
+    """Start, end and no-answer scores of a batch from an exported graph, on one thread.
+
+    One instance serves many threads (ONNX Runtime sessions are safe to run concurrently)."""
+
+    def __init__(self, graph: bytes):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        # One thread per question, as the answer step is measured and served: the server's
+        # parallelism is its worker processes, not threads inside one reading.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # errors only
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, batch: Batch) -> Scores:
+        feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
+        return tuple(torch.from_numpy(scores) for scores in self.session.run(list(OUTPUTS), feeds))
