@@ -185,11 +185,13 @@ def prepared(shared: Path, rng: random.Random) -> tuple[list[Example], dict[str,
     return train_examples, dev_examples
 
 
-def generated_examples(shared: Path, articles: int, seed: int) -> list[Example]:
-    """Training examples of questions generated from ``articles`` People's Daily articles (one
-    question each; eval/generated_questions.py), cached under .qa-cache/. Their own random
-    stream, so the real examples and the dev examples stay the same with or without them."""
-    cache = Path(".qa-cache") / f"generated-examples-v{GENERATOR_VERSION}-{articles}-{seed}.pkl"
+def generated_examples(shared: Path, articles: int, seed: int, per_article: int = 1) -> list[Example]:
+    """Training examples of questions generated from ``articles`` People's Daily articles (at most
+    ``per_article`` each, from different paragraphs; eval/generated_questions.py), cached under
+    .qa-cache/. Their own random stream, so the real examples and the dev examples stay the same
+    with or without them."""
+    per = "" if per_article == 1 else f"x{per_article}"  # the one-question cache keeps its old name
+    cache = Path(".qa-cache") / f"generated-examples-v{GENERATOR_VERSION}-{articles}{per}-{seed}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     rng = random.Random(seed)
@@ -198,7 +200,7 @@ def generated_examples(shared: Path, articles: int, seed: int) -> list[Example]:
         print("no People's Daily corpus: training without generated questions", flush=True)
         return []
     rng.shuffle(pool)
-    examples = build_examples(generate(pool[:articles], 1, rng), "generated_pd", rng)
+    examples = build_examples(generate(pool[:articles], per_article, rng), "generated_pd", rng)
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(pickle.dumps(examples))
     return examples
@@ -501,6 +503,8 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=8000,
                         help="also train on questions generated from this many People's Daily articles (one each; "
                              "0: none; none either when the corpus is absent); 8000 chosen on dev (eval/ABLATIONS.md)")
+    parser.add_argument("--generated-per-article", type=int, default=1,
+                        help="questions generated from each of those articles at most, each from another paragraph")
     parser.add_argument("--swapped", type=float, default=0.0,
                         help="share of training questions given a near-miss unanswerable twin (a name swapped; "
                              "eval/unanswerable_questions.py); 0: none, as shipped: 0.25 and 0.5 withheld "
@@ -527,7 +531,8 @@ def main() -> None:
     train_examples, dev_examples = prepared(args.shared, rng)
     if args.limit:
         train_examples = train_examples[: args.limit]
-    generated = generated_examples(args.shared, args.generated, args.seed) if args.generated else []
+    generated = (generated_examples(args.shared, args.generated, args.seed, args.generated_per_article)
+                 if args.generated else [])
     if generated:
         print(f"{len(generated)} generated questions", flush=True)
         train_examples = train_examples + generated
@@ -564,7 +569,8 @@ def main() -> None:
     training = {
         "command": "python eval/train_reader.py " + " ".join(sys.argv[1:]),
         "data": {name: f"{path} (train split by article)" for name, path in TRAINING_SETS.items()}
-        | ({"generated_pd": f"{len(generated)} questions generated from {args.generated} People's Daily articles"}
+        | ({"generated_pd": f"{len(generated)} questions generated from {args.generated} People's Daily articles"
+                            + (f" (at most {args.generated_per_article} each)" if args.generated_per_article > 1 else "")}
            if generated else {})
         | ({"swapped": f"{len(swapped)} near-miss unanswerable twins of training questions (a name swapped)"}
            if swapped else {}),
