@@ -21,11 +21,10 @@ import numpy as np
 from train_reader import RIGHT_F1, best_balanced_threshold, dev_engines, without_gold_article
 
 from qa.answer import model_file
-from qa.answer.confidence import confidence_features
 from qa.answer.encoding import encode_question, words_of
 from qa.evaluation.metrics import exact_match, f1_score
 from qa.settings import Settings
-from qa.text import code_points, fold, sentence_spans
+from qa.text import code_points, fold, sentence_around
 
 CASES = ("answerable", "no_gold_article", "no_answer_passage")
 COVERAGE = ("passage_words", "passage_chars", "sentence_words", "sentence_chars")
@@ -62,14 +61,13 @@ def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
                     continue
                 best = reading.spans[reading.chosen]
                 chunk = reading.passages[best.passage].chunk
-                sentence = next(((s, e) for s, e in sentence_spans(chunk.text) if s <= best.start < e),
-                                (best.start, best.end))
-                answer = chunk.text[best.start : best.end]
+                sentence = sentence_around(chunk.text, best.start, best.end)
+                answer = reading.answer()
                 rows.append({
                     "dataset": dataset, "group": f"{dataset}/{item.gold_article}", "case": case,
-                    "features": confidence_features(reading.spans, reading.chosen, reading.passages),
+                    "features": reading.confidence_features(),
                     "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
-                                 *coverage(asked, chunk.text, chunk.tags, sentence[0], max(sentence[1], best.end))],
+                                 *coverage(asked, chunk.text, chunk.tags, *sentence)],
                     "right": f1_score(answer, item.answers) >= RIGHT_F1, "em": exact_match(answer, item.answers),
                 })
     return rows

@@ -25,7 +25,6 @@ from pathlib import Path
 from train_reader import RIGHT_F1, TRAINING_SETS, dev_engines, without_gold_article
 
 from qa.answer import model_file
-from qa.answer.confidence import confidence_features
 from qa.evaluation.datasets import load_eval_set
 from qa.evaluation.metrics import f1_score
 from qa.settings import Settings
@@ -80,12 +79,11 @@ def main() -> None:
                 if reading.chosen is None:
                     withheld[kind].append(True)
                     continue
-                confidence = predictor.calibrator(confidence_features(reading.spans, reading.chosen, reading.passages))
+                confidence = predictor.confidence(reading)
                 withheld[kind].append(confidence < predictor.threshold)
                 if kind == "answerable":
-                    best = reading.spans[reading.chosen]
-                    answer = reading.passages[best.passage].chunk.text[best.start : best.end]
-                    right.append(confidence >= predictor.threshold and f1_score(answer, item.answers) >= RIGHT_F1)
+                    right.append(confidence >= predictor.threshold
+                                 and f1_score(reading.answer(), item.answers) >= RIGHT_F1)
         share = {kind: sum(values) / max(len(values), 1) for kind, values in withheld.items()}
         print(f"| {dataset} dev | {share['answerable']:.3f} | {sum(right) / len(right):.3f} | "
               f"{share['no_gold_article']:.3f} | {share['near_miss']:.3f} ({len(withheld['near_miss'])}) |")

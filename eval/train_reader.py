@@ -58,7 +58,7 @@ import torch
 from tqdm import tqdm
 
 from qa.answer import model_file
-from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator, confidence_features
+from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
 from qa.answer.decoding import best_spans, log_probabilities
 from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
 from qa.answer.network import ReaderConfig, ReaderNetwork
@@ -455,10 +455,8 @@ def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.n
                 reading = engine.predictor.read(item.question, passages)
                 if reading.chosen is None:
                     continue
-                best = reading.spans[reading.chosen]
-                answer = reading.passages[best.passage].chunk.text[best.start : best.end]
-                features.append(confidence_features(reading.spans, reading.chosen, reading.passages))
-                labels.append(f1_score(answer, item.answers) >= RIGHT_F1)
+                features.append(reading.confidence_features())
+                labels.append(f1_score(reading.answer(), item.answers) >= RIGHT_F1)
                 answerable.append(has_gold)
     return np.array(features), np.array(labels), np.array(answerable)
 

@@ -23,7 +23,7 @@ from qa.rerank import CrossEncoderReranker
 from qa.retriever import HybridRetriever
 from qa.settings import MAX_TOP_K, Settings, get_settings
 from qa.store import ArticleInfo
-from qa.text import sentence_spans
+from qa.text import sentence_around
 from qa.types import Answer, Passage, PassageInfo
 
 log = logging.getLogger(__name__)
@@ -160,11 +160,7 @@ class Engine:
         span = self.reader.read(question, passages)
         if span is None:
             return selected
-        sentence = next(
-            ((s, e) for s, e in sentence_spans(span.passage.chunk.text) if s <= span.start < e),
-            (span.start, span.end),
-        )
-        sentence = (sentence[0], max(sentence[1], span.end))
+        sentence = sentence_around(span.passage.chunk.text, span.start, span.end)
         return self.predictor.answer_at(question, span.passage, sentence, (span.start, span.end), span.probability)
 
     def articles(self) -> list[ArticleInfo]:

@@ -98,6 +98,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the sentence holding position ``start``, stretched to ``end`` when a span runs
+    past it; (start, end) itself when no sentence holds it."""
+    s, e = next(((s, e) for s, e in sentence_spans(text) if s <= start < e), (start, end))
+    return s, max(e, end)
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of text, as strings."""
     return [text[s:e] for s, e in sentence_spans(text)]

@@ -1,4 +1,4 @@
-from qa.text import fold, sentence_spans, split_sentences
+from qa.text import fold, sentence_around, sentence_spans, split_sentences
 
 
 def test_fold_maps_full_width_to_ascii_keeping_length():
@@ -18,3 +18,12 @@ def test_sentence_spans_are_offsets_into_the_text():
     for start, end in sentence_spans(text):
         assert text[start:end] in ("第一句。", "第二句")
 
+
+
+def test_sentence_around_is_the_sentence_holding_the_start_stretched_to_the_end():
+    text = "全市新增就业3.2万人。同比增长5%，好于预期。"
+    start = text.index("3.2万人")
+    assert sentence_around(text, start, start + 5) == (0, text.index("。") + 1)
+    across = text.index("万人")  # a span running into the next sentence keeps its end
+    assert sentence_around(text, across, text.index("同比") + 2) == (0, text.index("同比") + 2)
+    assert sentence_around("", 0, 0) == (0, 0)

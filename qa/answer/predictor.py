@@ -14,13 +14,14 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_spans
 from qa.answer.encoding import collate, encode_passage, encode_question
 from qa.answer.model_file import load, reader_of
-from qa.text import sentence_spans
+from qa.text import sentence_around
 from qa.types import Answer, Passage, Source
 
 # Bounds on the work one question can cause, whatever its length: characters of the question
@@ -37,6 +38,17 @@ class Reading:
     passages: list[Passage]
     spans: list[PassageSpan]
     chosen: int | None
+
+    def answer(self) -> str:
+        """The chosen span's text ("" when nothing was chosen)."""
+        if self.chosen is None:
+            return ""
+        best = self.spans[self.chosen]
+        return self.passages[best.passage].chunk.text[best.start : best.end]
+
+    def confidence_features(self) -> np.ndarray:
+        """The calibrator's inputs for the chosen span (qa.answer.confidence)."""
+        return confidence_features(self.spans, self.chosen, self.passages)
 
 
 class Predictor:
@@ -68,18 +80,19 @@ class Predictor:
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
         return Reading(passages, spans, chosen)
 
+    def confidence(self, reading: Reading) -> float:
+        """The calibrated probability that the reading's chosen span is right (it must have one)."""
+        return self.calibrator(reading.confidence_features())
+
     def predict(self, question: str, passages: list[Passage]) -> Answer:
         """The answer to the question from the passages, with its sentence, source and confidence."""
         reading = self.read(question, passages)
         if reading.chosen is None:
             return Answer(question=question, answer="", sentence="", confidence=0.0, abstained=True)
         best = reading.spans[reading.chosen]
-        confidence = self.calibrator(confidence_features(reading.spans, reading.chosen, reading.passages))
         passage = reading.passages[best.passage]
-        text = passage.chunk.text
-        sentence = next(((s, e) for s, e in sentence_spans(text) if s <= best.start < e), (best.start, best.end))
-        return self.answer_at(question, passage, (sentence[0], max(sentence[1], best.end)), (best.start, best.end),
-                              confidence)
+        return self.answer_at(question, passage, sentence_around(passage.chunk.text, best.start, best.end),
+                              (best.start, best.end), self.confidence(reading))
 
     def answer_at(self, question: str, passage: Passage, sentence: tuple[int, int], span: tuple[int, int],
                   confidence: float) -> Answer:
