@@ -41,7 +41,7 @@ def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, flo
 
 def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
     rows = []
-    for dataset, eval_set, engine in dev_engines(shared, model, settings):
+    for dataset, eval_set, engine in dev_engines(shared, model, settings, with_pd_dev=False):
         predictor = engine.predictor
         for item in eval_set.items:
             retrieved = engine.retrieve(item.question, settings.top_k + 10)

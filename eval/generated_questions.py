@@ -13,7 +13,8 @@ training reads like any other set (eval/train_reader.py ``--generated``).
 Why: the real training questions (news reading comprehension and DRCD) are about
 international news and Wikipedia; these add questions over the product's own kind of
 text, domestic government and economic news. Every article of the People's Daily test
-set, and every article reporting the same stories, is left out (eval/pd.corpus.json).
+set, and every article reporting the same stories, is left out (eval/pd.corpus.json), and
+so is every article of the People's Daily dev set (eval/pd_dev.corpus.json).
 The corpus is for research use: generated questions are built in memory (and cached
 under .qa-cache/), never written into the repository.
 """
@@ -28,7 +29,10 @@ from pathlib import Path
 
 from qa.tokenization import pos_tags
 
-GENERATOR_VERSION = 1  # part of the cache key of generated training examples
+# Part of the cache key of generated training examples. 2: the People's Daily dev set's articles
+# (eval/pd_dev.corpus.json) are left out too, which changes the pool they are drawn from, and
+# only the quantity prefixes annotators keep are kept in answers (QUANTITY_PREFIXES).
+GENERATOR_VERSION = 2
 
 # Units a counted quantity ends with (longest first in the pattern); a year, month or day
 # is a date, not a quantity.
@@ -38,8 +42,16 @@ QUANTITY_UNITS = (
     "所", "座", "条", "位", "批", "套", "部", "场", "种", "岁", "份", "篇", "架", "艘", "株", "头", "只", "千克",
     "公斤", "斤", "小时", "分钟", "天", "周", "年来",
 )
-# Words before a quantity that belong to the answer ("超31亿元"), as annotators cut it.
-QUANTITY_PREFIXES = ("超过", "超", "近", "约", "逾", "达", "共", "累计", "仅", "至少", "将近", "不到")
+# Words that may stand before a quantity in news text.
+QUANTITY_PREFIX_CANDIDATES = ("超过", "超", "近", "约", "逾", "达", "共", "累计", "仅", "至少", "将近", "不到")
+# Those that belong to the answer ("超31亿元"): the candidates that the annotators of the real
+# training sets (news, DRCD, CMRC) keep inside at least half of the answers they stand before
+# (`--prefix-shares` prints the shares; measured: 超过 0.55, 超 1.00, 近 0.76, 至少 0.82, 不到 0.67;
+# left out: 约 0.39, 逾 0.40, 达 0.10, 共 0.00, 仅 0.33; 累计 and 将近 not seen). A prefix they leave
+# out, kept in a generated answer, taught the reader to answer 达23个 for 23个.
+QUANTITY_PREFIXES = ("超过", "超", "近", "至少", "不到")
+# Answer sets whose annotators the prefix shares are measured on (paths under the shared folder).
+ANNOTATED_SETS = ("qa-data/news_mrc_train.json", "qa-data/drcd_simplified.json", "cmrc2018/cmrc2018_trial.json")
 # Units measuring a duration: asked with 多长时间 / 多久 rather than 多少.
 DURATION_UNITS = ("小时", "分钟", "天", "周", "年来")
 # Single-character units kept after the question word in half the questions (多少家).
@@ -77,6 +89,7 @@ _QUANTITY = re.compile(
     "(?:" + "|".join(QUANTITY_PREFIXES) + ")?" + _NUMBER
     + "(?:" + "|".join(re.escape(u) for u in sorted(QUANTITY_UNITS, key=len, reverse=True)) + ")"
 )
+_NUMBER_START = re.compile(r"[\d一二三四五六七八九十两百千万]")
 _DATE = re.compile(r"(?:\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|(?:今年|去年)\d{1,2}月(?:\d{1,2}日)?)")
 _DATELINE = re.compile(r"\d日电")  # 本报北京8月24日电: the place and date of filing, not facts
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]?")
@@ -191,10 +204,11 @@ def _question_in(paragraph: str, rng: random.Random) -> dict | None:
 
 
 def training_articles(shared: Path) -> list[dict]:
-    """People's Daily articles that neither the test set uses nor report its stories; [] when absent."""
-    spec = json.loads((Path(__file__).resolve().parent / "pd.corpus.json").read_text("utf-8"))
-    excluded = set(spec["excluded_from_training"])
-    source = shared / "corpora" / spec["source"]
+    """People's Daily articles that no People's Daily evaluation set (test or dev) uses and that
+    report none of the test set's stories; [] when absent."""
+    specs = [json.loads(path.read_text("utf-8")) for path in sorted(Path(__file__).resolve().parent.glob("pd*.corpus.json"))]
+    excluded = {article for spec in specs for article in spec["excluded_from_training"]}
+    source = shared / "corpora" / specs[0]["source"]
     if not source.is_file():
         return []
     with source.open(encoding="utf-8") as lines:
@@ -202,12 +216,47 @@ def training_articles(shared: Path) -> list[dict]:
         return [row for row in rows if row["id"] not in excluded]
 
 
+def prefix_shares(data: dict) -> dict[str, tuple[int, int]]:
+    """For each candidate prefix: how many annotated quantity answers (SQuAD format) keep it inside,
+    and how many leave it just before the answer."""
+    counts = {prefix: [0, 0] for prefix in QUANTITY_PREFIX_CANDIDATES}
+    longest_first = sorted(QUANTITY_PREFIX_CANDIDATES, key=len, reverse=True)
+    for document in data["data"]:
+        for paragraph in document["paragraphs"]:
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                for answer in qa["answers"][:1]:
+                    text, start = answer["text"], answer.get("answer_start", -1)
+                    if start < 0 or context[start:start + len(text)] != text:
+                        continue
+                    for prefix in longest_first:
+                        if text.startswith(prefix) and _NUMBER_START.match(text[len(prefix):]):
+                            counts[prefix][0] += 1
+                            break
+                        if context[max(0, start - len(prefix)):start] == prefix and _NUMBER_START.match(text):
+                            counts[prefix][1] += 1
+                            break
+    return {prefix: (kept, left) for prefix, (kept, left) in counts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--count", type=int, default=20, help="questions to print")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--prefix-shares", action="store_true",
+                        help="print how often annotators keep each quantity prefix inside the answer")
     args = parser.parse_args()
+    if args.prefix_shares:
+        totals = {prefix: [0, 0] for prefix in QUANTITY_PREFIX_CANDIDATES}
+        for relative in ANNOTATED_SETS:
+            for prefix, (kept, left) in prefix_shares(json.loads((args.shared / relative).read_text("utf-8"))).items():
+                totals[prefix][0] += kept
+                totals[prefix][1] += left
+        for prefix, (kept, left) in totals.items():
+            share = f"{kept / (kept + left):.2f}" if kept + left else "not seen"
+            print(f"{prefix}\tkept {kept}\tleft out {left}\t{share}")
+        return
     rng = random.Random(args.seed)
     articles = training_articles(args.shared)
     rng.shuffle(articles)

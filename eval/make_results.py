@@ -47,6 +47,7 @@ def sets(shared: Path) -> dict[str, tuple[Path, str | None]]:
         "news-train": (news, "train"), "news-dev": (news, "dev"), "news-test": (news, "test"),
         "drcd-train": (drcd, "train"), "drcd-dev": (drcd, "dev"), "drcd-test": (drcd, "test"),
         "cmrc-train": (cmrc, "train"), "cmrc-dev": (cmrc, "dev"), "cmrc-test": (cmrc, "test"),
+        "pd-dev": (HERE / "pd_dev.jsonl", None), "pd-dev-dialogues": (HERE / "pd_dev_dialogues.jsonl", None),
         "pd-test": (HERE / "pd_test.jsonl", None), "pd-dialogues": (HERE / "pd_dialogues.jsonl", None),
         "seeds": (HERE / "seeds.jsonl", None), "seed-dialogues": (HERE / "dialogues.jsonl", None),
     }
@@ -100,6 +101,7 @@ def main() -> None:
         " with the default settings. Per-set reports (per-question predictions, reliability plots): `eval/reports/NAME/`.",
         "",
         "Sets are split by article (`qa/evaluation/splits.py`). Choices were made on the dev splits;"
+        " the People's Daily dev set (hand-written, over articles never trained on) fits the confidence with them;"
         " the test splits, the People's Daily test set and the seed questions were not tuned on."
         " The reader is trained on the train splits of news, DRCD and the CMRC 2018 trial; every dev and test split"
         " is out-of-fold by article. Retrieval is open-corpus everywhere:"

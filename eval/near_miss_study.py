@@ -61,7 +61,7 @@ def main() -> None:
     data = model_file.load(args.model)
     print("| set | answerable withheld | answerable answered right | gold article out, withheld | "
           "near-miss, withheld (questions) |\n|---|---:|---:|---:|---:|")
-    for dataset, eval_set, engine in dev_engines(args.shared, data, settings):
+    for dataset, eval_set, engine in dev_engines(args.shared, data, settings, with_pd_dev=False):
         twins = near_miss_questions(args.shared, TRAINING_SETS[dataset], random.Random(7))
         withheld = {kind: [] for kind in KINDS}
         right = []

@@ -18,8 +18,8 @@
    its answer passage holds is swapped for another, and the passage is labelled "no answer
    here" (eval/unanswerable_questions.py).
 2. Character embeddings start from character statistics of news text (PPMI + SVD over
-   the People's Daily corpus, leaving out every article of the People's Daily test set
-   and those reporting the same stories, plus the training contexts).
+   the People's Daily corpus, leaving out every article of the People's Daily test and dev
+   sets and those reporting the test set's stories, plus the training contexts).
 3. The network (qa.answer.network) is trained with a softmax over "no answer" and
    every position for starts and ends; each epoch sees every answer passage and one
    passage without the answer per question, as windows of at most 160 characters (`--window`). The
@@ -31,8 +31,10 @@
    both on this 2-core machine.
 4. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
-   wrong: a real negative). A logistic calibrator is fitted on these (right = F1 >= 0.5)
-   and the threshold that best separates answerable from unanswerable on dev is saved.
+   wrong: a real negative). The People's Daily dev set (eval/pd_dev.jsonl, hand-written
+   over articles never trained on) joins them, its unanswerable questions as further real
+   negatives. A logistic calibrator is fitted on these (right = F1 >= 0.5) and the
+   threshold that best separates answerable from unanswerable on dev is saved.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ from qa.building import build_index
 from qa.chunking import chunk_article
 from qa.corpus import Article
 from qa.engine import Engine
-from qa.evaluation.datasets import load_eval_set
+from qa.evaluation.datasets import EvalSet, load_eval_set
 from qa.evaluation.metrics import exact_match, f1_score
+from qa.evaluation.shared_corpus import SharedDataMissing
 from qa.evaluation.splits import select
 from qa.settings import Settings
 from qa.sparse import SparseIndex
@@ -83,6 +86,9 @@ TRAINING_SETS = {"news_mrc_train": "qa-data/news_mrc_train.json", "drcd_simplifi
 # Sets whose dev splits are read after each epoch but which are not trained on (none now; the
 # CMRC 2018 trial was one until its train split joined the training data).
 HELD_OUT_SETS: dict[str, str] = {}
+# Hand-written questions over People's Daily articles never trained on (eval/PD_DEV.md): a dev
+# set of the product's own kind of text, for the confidence and for choices.
+PD_DEV_SET = "pd_dev.jsonl"
 SAME_CONTEXT_NEGATIVES = 2
 RETRIEVED_NEGATIVES = 3
 RIGHT_F1 = 0.5
@@ -319,7 +325,7 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
 
 def corpus_texts(shared: Path) -> list[str]:
     """People's Daily articles for character statistics, leaving out every article the
-    People's Daily test set uses or that reports the same stories (eval/pd.corpus.json)."""
+    People's Daily test or dev set uses or that reports the test set's stories (eval/pd*.corpus.json)."""
     return ["\n".join(row["paragraphs"]) for row in training_articles(shared)]
 
 
@@ -426,11 +432,35 @@ def train_members(encoded_examples, seeds: list[int], processes: int, threads: i
         return [future.result() for future in futures]
 
 
-def dev_engines(shared: Path, data: dict, settings: Settings):
-    """For each training set: its name, its dev split and an engine (reading with ``data``) over
-    the split's open corpus, indexed in a temporary folder."""
+def pd_dev_set(shared: Path) -> EvalSet | None:
+    """The People's Daily dev set (eval/pd_dev.jsonl over eval/pd_dev.corpus.json), each question
+    with the article it was written on as its gold article; None without the set or the corpus."""
+    path = Path(__file__).resolve().parent / PD_DEV_SET
+    if not path.is_file():
+        return None
+    try:
+        eval_set = load_eval_set(path, shared=shared)
+    except SharedDataMissing:
+        return None
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    articles = {row["id"]: row["article"] for row in rows}
+    return eval_set.model_copy(update={"items": [item.model_copy(update={"gold_article": articles[item.id]})
+                                                 for item in eval_set.items]})
+
+
+def dev_sets(shared: Path, with_pd_dev: bool = True):
+    """Every dev set by name: the dev split of each training set, then the People's Daily dev set."""
     for dataset, relative in TRAINING_SETS.items():
-        eval_set = load_eval_set(shared / relative, "dev")
+        yield dataset, load_eval_set(shared / relative, "dev")
+    pd_dev = pd_dev_set(shared) if with_pd_dev else None
+    if pd_dev is not None:
+        yield "pd_dev", pd_dev
+
+
+def dev_engines(shared: Path, data: dict, settings: Settings, with_pd_dev: bool = True):
+    """For each dev set (``dev_sets``): its name, the set and an engine (reading with ``data``) over
+    the set's open corpus, indexed in a temporary folder."""
+    for dataset, eval_set in dev_sets(shared, with_pd_dev):
         with tempfile.TemporaryDirectory(prefix="qa-dev-") as folder:
             build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
             yield dataset, eval_set, Engine.load(Path(folder) / "index", settings, model=data)
@@ -445,18 +475,21 @@ def without_gold_article(retrieved: list, gold_article: str, top_k: int) -> list
 
 def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Confidence features, right-or-wrong labels and answerable flags for the dev questions:
-    each asked over the open corpus of its split, and again without its gold article."""
+    each answerable one asked over the open corpus of its set, and again without its gold
+    article; each unanswerable one (the People's Daily dev set has them) over the open corpus."""
     features, labels, answerable = [], [], []
     for dataset, eval_set, engine in dev_engines(shared, data, settings):
         for item in tqdm(eval_set.items, desc=f"calibrating {dataset}", unit="q", leave=False):
             retrieved = engine.retrieve(item.question, settings.top_k + 10)
-            without_gold = without_gold_article(retrieved, item.gold_article, settings.top_k)
-            for passages, has_gold in ((retrieved[: settings.top_k], True), (without_gold, False)):
+            cases = [(retrieved[: settings.top_k], item.answerable)]
+            if item.answerable:
+                cases.append((without_gold_article(retrieved, item.gold_article, settings.top_k), False))
+            for passages, has_gold in cases:
                 reading = engine.predictor.read(item.question, passages)
                 if reading.chosen is None:
                     continue
                 features.append(reading.confidence_features())
-                labels.append(f1_score(reading.answer(), item.answers) >= RIGHT_F1)
+                labels.append(item.answerable and f1_score(reading.answer(), item.answers) >= RIGHT_F1)
                 answerable.append(has_gold)
     return np.array(features), np.array(labels), np.array(answerable)
 

@@ -58,3 +58,17 @@ def test_generated_data_is_squad_format_with_exact_offsets_and_skips_datelines()
         answer = qa["answers"][0]
         assert paragraph["context"][answer["answer_start"]:][: len(answer["text"])] == answer["text"]
         assert answer["text"] not in qa["question"]
+
+
+def test_a_prefix_annotators_leave_out_stays_out_of_the_answer():
+    assert kinds("今年新开大型商业项目达23个。") == {"23个": "quantity"}
+    assert kinds("全年销售额超35亿元。") == {"超35亿元": "quantity"}
+
+
+def test_prefix_shares_count_prefixes_kept_inside_and_left_before_the_answer():
+    context = "项目达23个，销售额超35亿元，游客约300万人。"
+    qas = [{"question": q, "answers": [{"text": t, "answer_start": context.index(t)}]}
+           for q, t in (("项目多少", "23个"), ("销售额多少", "超35亿元"), ("游客多少", "300万人"))]
+    shares = generation.prefix_shares({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]})
+    assert shares["达"] == (0, 1) and shares["超"] == (1, 0) and shares["约"] == (0, 1)
+    assert shares["超过"] == (0, 0)

@@ -3,7 +3,9 @@
 Some articles may be used for research but not copied into the repository (the
 People's Daily corpus). A question file ``NAME.jsonl`` or ``NAME_anything.jsonl``
 then runs over the corpus described by ``NAME.corpus.json`` beside it: the source
-file under the shared folder's ``corpora/`` and the article ids to take from it.
+file under the shared folder's ``corpora/`` and the article ids to take from it. The
+longest such name wins, so ``pd_dev_dialogues.jsonl`` runs over ``pd_dev.corpus.json``
+when there is one and over ``pd.corpus.json`` otherwise.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ class SharedDataMissing(FileNotFoundError):
 
 
 def spec_for(questions: Path) -> Path | None:
-    """The corpus spec a question file runs over, when there is one beside it."""
-    name = questions.stem.split("_")[0]
-    spec = questions.parent / f"{name}{SPEC_SUFFIX}"
-    return spec if spec.is_file() else None
+    """The corpus spec a question file runs over, when there is one beside it: the longest
+    underscore-separated prefix of its name that has one."""
+    parts = questions.stem.split("_")
+    for size in range(len(parts), 0, -1):
+        spec = questions.parent / ("_".join(parts[:size]) + SPEC_SUFFIX)
+        if spec.is_file():
+            return spec
+    return None
 
 
 def article_of(row: dict, source: str) -> Article:
