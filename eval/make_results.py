@@ -5,9 +5,9 @@
 Runs ``qa eval`` with the default settings on every set, split by article
 (qa.evaluation.splits): the news reading-comprehension and DRCD train / dev / test
 splits, the CMRC 2018 trial's train / dev / test splits (its train split is trained on; dev and
-test are out-of-fold), the People's
-Daily test set and its dialogues (eval/pd_*.jsonl over the 210 articles of
-eval/pd.corpus.json), and the seed questions and dialogues over corpus/. Then the
+test are out-of-fold), the People's Daily dev set and its dialogues (eval/pd_dev*.jsonl over
+the 210 articles of eval/pd_dev.corpus.json), the People's Daily test set and its dialogues
+(eval/pd_test.jsonl and eval/pd_dialogues.jsonl over the 210 articles of eval/pd.corpus.json), and the seed questions and dialogues over corpus/. Then the
 latency benchmark on the news dev split. Figures of the selector this reader replaced,
 measured on the same splits, come from eval/before.json.
 """
