@@ -72,3 +72,8 @@ def test_prefix_shares_count_prefixes_kept_inside_and_left_before_the_answer():
     shares = generation.prefix_shares({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]})
     assert shares["达"] == (0, 1) and shares["超"] == (1, 0) and shares["约"] == (0, 1)
     assert shares["超过"] == (0, 0)
+
+
+def test_a_speech_verb_merged_into_a_name_stays_out_of_the_answer():
+    # jieba tags 茅曙说 as one name; the answer is the name, the verb cues it
+    assert kinds("志伦电子总经理茅曙说，公司今年增长了20%。") == {"茅曙": "person", "20%": "quantity"}
