@@ -34,15 +34,14 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def read_set(name: str) -> tuple[dict, list[dict], list[dict]]:
-    """A set's corpus spec, questions and dialogues."""
-    spec, questions, dialogues = SETS[name]
-    return json.loads((HERE / spec).read_text("utf-8")), read_jsonl(HERE / questions), read_jsonl(HERE / dialogues)
+def read_spec(name: str) -> dict:
+    """A set's corpus spec."""
+    return json.loads((HERE / SETS[name][0]).read_text("utf-8"))
 
 
-def check_set(name: str, rows: dict[str, dict], test_spec: dict) -> tuple[list[str], set[str]]:
+def check_set(name: str, spec: dict, rows: dict[str, dict], test_spec: dict) -> tuple[list[str], set[str]]:
     """Problems with one set (each prefixed by the set's name), after printing its counts; and its ids."""
-    spec, questions, dialogues = read_set(name)
+    questions, dialogues = read_jsonl(HERE / SETS[name][1]), read_jsonl(HERE / SETS[name][2])
     texts = {i: "\n".join(rows[i]["paragraphs"]) for i in spec["articles"] if i in rows}
     problems = [f"article {i} is not in {spec['source']}" for i in spec["articles"] if i not in rows]
 
@@ -110,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
     args = parser.parse_args(argv)
     names = list(SETS) if args.set == "all" else [args.set]
-    test_spec = read_set("test")[0]
+    specs = {name: read_spec(name) for name in SETS}
+    test_spec = specs["test"]
     source = args.shared / "corpora" / test_spec["source"]
     if not source.is_file():
         print(f"check_pd_test: {source} not found; skipping.", file=sys.stderr)
@@ -122,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
             rows[row["id"]] = row
     problems, ids = [], {}
     for name in names:
-        spec = read_set(name)[0]
+        spec = specs[name]
         if spec["source"] != test_spec["source"] or spec["source_sha256"] != test_spec["source_sha256"]:
             problems.append(f"{name}: source differs from the test set's")
-        found, ids[name] = check_set(name, rows, test_spec)
+        found, ids[name] = check_set(name, spec, rows, test_spec)
         problems += found
     if len(names) == 2:
-        test, dev = read_set("test")[0], read_set("dev")[0]
+        test, dev = specs["test"], specs["dev"]
         if ids["test"] & ids["dev"]:
             problems.append(f"ids in both sets: {sorted(ids['test'] & ids['dev'])}")
         shared = (set(dev["articles"]) | set(dev["distractors"])) & (

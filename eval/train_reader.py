@@ -442,9 +442,7 @@ def pd_dev_set(shared: Path) -> EvalSet | None:
         eval_set = load_eval_set(path, shared=shared)
     except SharedDataMissing:
         return None
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    articles = {row["id"]: row["article"] for row in rows}
-    return eval_set.model_copy(update={"items": [item.model_copy(update={"gold_article": articles[item.id]})
+    return eval_set.model_copy(update={"items": [item.model_copy(update={"gold_article": item.article})
                                                  for item in eval_set.items]})
 
 

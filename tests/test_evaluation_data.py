@@ -44,7 +44,8 @@ def _shared(tmp_path):
 
 def test_a_named_corpus_is_read_from_the_shared_folder(tmp_path):
     shared = _shared(tmp_path)
-    (tmp_path / "set_test.jsonl").write_text('{"question": "前5月港口吞吐量增长多少", "answers": ["7.9%"]}\n', "utf-8")
+    (tmp_path / "set_test.jsonl").write_text(
+        '{"question": "前5月港口吞吐量增长多少", "answers": ["7.9%"], "article": "a1"}\n', "utf-8")
     assert spec_for(tmp_path / "set_test.jsonl") == tmp_path / "set.corpus.json"
     assert spec_for(tmp_path / "other.jsonl") is None
     corpus = load_spec_corpus(tmp_path / "set.corpus.json", shared)
@@ -52,6 +53,7 @@ def test_a_named_corpus_is_read_from_the_shared_folder(tmp_path):
     assert corpus.articles[0].text == "前5月港口吞吐量增长7.9%。" and "2023-07-01 第5版" in corpus.articles[0].source
     eval_set = load_eval_set(tmp_path / "set_test.jsonl", shared=shared)
     assert eval_set.corpus is not None and len(eval_set.corpus.articles) == 2
+    assert eval_set.items[0].article == "a1" and eval_set.items[0].gold_article is None
 
 
 def test_the_longest_named_corpus_wins(tmp_path):

@@ -32,6 +32,9 @@ class EvalItem(BaseModel):
     kind: str
     gold_article: str | None = None
     dialogue: str | None = None  # the dialogue a follow-up turn belongs to; turns come in order
+    # The article a JSONL question says it was written on; retrieval hits are still scored by the
+    # answer text (gold_article is for SQuAD input, whose articles are its paragraphs).
+    article: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -54,6 +57,7 @@ def _item(row: dict, default_id: str, dialogue: str | None = None, turn: int = 1
         answers=[str(a) for a in row.get("answers", [])],
         kind="follow-up" if turn > 1 else row.get("kind") or analyze(question).kind,
         dialogue=dialogue,
+        article=row.get("article"),
     )
 
 
