@@ -61,7 +61,7 @@ from tqdm import tqdm
 
 from qa.answer import model_file
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
-from qa.answer.decoding import best_spans, log_probabilities
+from qa.answer.decoding import CLAUSE_BREAKS, best_spans, log_probabilities
 from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
 from qa.answer.network import ReaderConfig, ReaderNetwork
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
@@ -292,7 +292,7 @@ def epoch_rows(encoded_examples: list[tuple], rng: random.Random, window: int = 
 
 
 def loss_of(network: ReaderNetwork, rows) -> torch.Tensor:
-    start, end, no_answer = network(collate([(q, p) for q, p, _, _ in rows]))
+    start, end, no_answer, _ = network(collate([(q, p) for q, p, _, _ in rows]))  # crossing: fitted afterwards
     start_lp, end_lp, _ = log_probabilities(start, end, no_answer)
     null_start = torch.cat([no_answer.unsqueeze(1), start], 1).log_softmax(1)[:, 0]
     null_end = torch.cat([no_answer.unsqueeze(1), end], 1).log_softmax(1)[:, 0]
@@ -313,7 +313,7 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
     with torch.inference_mode():
         for example in examples:
             asked, encoded = encode_example(example, vocabulary, ablate)
-            spans = best_spans(*network(collate([(asked, e) for e in encoded])), [len(e.text) for e in encoded])
+            spans = best_spans(*network(collate([(asked, e) for e in encoded])), [e.text for e in encoded])
             best = max(spans, key=lambda s: s.log_probability)
             answer = encoded[best.passage].text[best.start : best.end]
             em += exact_match(answer, example.answers)
@@ -321,6 +321,58 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
     network.train()
     n = max(len(examples), 1)
     return {"em": round(em / n, 4), "f1": round(f1 / n, 4), "questions": len(examples)}
+
+
+def crossing_rows(examples: list[Example], vocabulary: CharVocabulary) -> tuple[list[tuple], np.ndarray]:
+    """The answer passages of the examples as (question, passage) pairs, and whether each answer
+    holds a clause break (qa.answer.decoding.CLAUSE_BREAKS): what the crossing head is fitted on."""
+    pairs, crosses = [], []
+    for example in tqdm(examples, desc="crossing rows", unit="q", leave=False):
+        asked = None
+        for passage in example.passages:
+            if passage.start < 0 or passage.end > MAX_PASSAGE_CHARS:
+                continue
+            asked = asked or encode_question(example.question[:MAX_QUESTION_CHARS], vocabulary)
+            pairs.append((asked, encode_passage(passage.text[:MAX_PASSAGE_CHARS], passage.tags, asked, vocabulary)))
+            crosses.append(any(c in CLAUSE_BREAKS for c in passage.text[passage.start : passage.end]))
+    return pairs, np.array(crosses)
+
+
+def summaries(network: ReaderNetwork, pairs: list[tuple], batch: int = 64) -> np.ndarray:
+    """The network's (pairs, 3h) summaries of the pairs, which its no-answer and crossing heads read."""
+    network.eval()
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][1].text))  # less padding
+    out = np.zeros((len(pairs), network.crossing.in_features), np.float32)
+    with torch.inference_mode():
+        for first in range(0, len(order), batch):
+            indexes = order[first : first + batch]
+            out[indexes] = network.spans_and_summary(collate([pairs[i] for i in indexes]))[2].numpy()
+    return out
+
+
+def fit_crossing(members: list[ReaderNetwork], vocabulary: CharVocabulary, train_examples: list[Example],
+                 dev_examples: dict[str, list[Example]]) -> dict:
+    """Fit each member's crossing head (qa.answer.network), its other weights frozen: a logistic
+    regression on its summaries of the training answer passages, labelled by whether the answer
+    holds a clause break. Returns what the fit saw: rows, share crossing, dev log-loss before and after."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    pairs, crosses = crossing_rows(train_examples, vocabulary)
+    dev_pairs, dev_crosses = crossing_rows([e for examples in dev_examples.values() for e in examples], vocabulary)
+    dev_logits = []
+    for member in members:
+        model = LogisticRegression(C=1.0, max_iter=3000).fit(summaries(member, pairs), crosses)
+        with torch.no_grad():
+            member.crossing.weight.copy_(torch.from_numpy(model.coef_.astype(np.float32)))
+            member.crossing.bias.fill_(float(model.intercept_[0]))
+        dev_logits.append(summaries(member, dev_pairs) @ model.coef_[0] + model.intercept_[0])
+    dev_probability = 1 / (1 + np.exp(-np.mean(dev_logits, 0)))  # the ensemble averages the logits
+    return {"rows": int(len(crosses)), "crossing_share": round(float(crosses.mean()), 4),
+            "dev_rows": int(len(dev_crosses)), "dev_crossing_share": round(float(dev_crosses.mean()), 4),
+            "dev_log_loss_base_rate": round(float(log_loss(dev_crosses, np.full(len(dev_crosses), crosses.mean()))), 4),
+            "dev_log_loss": round(float(log_loss(dev_crosses, dev_probability)), 4),
+            "dev_auc": round(float(roc_auc_score(dev_crosses, dev_probability)), 4)}
 
 
 def corpus_texts(shared: Path) -> list[str]:
@@ -517,6 +569,34 @@ def best_balanced_threshold(confidence: np.ndarray, answerable: np.ndarray) -> t
     return float(candidates[best]), float(balanced[best])
 
 
+def refit_crossing(source: Path, out: Path, train_examples: list[Example], dev_examples: dict[str, list[Example]],
+                   shared: Path, settings: Settings, threads: int) -> None:
+    """Fit the crossing heads of a saved reader's members on the training examples (``fit_crossing``),
+    then its calibrator, and save it to ``out``. The source may predate the heads (model file format 3):
+    its members start with them at zero."""
+    data = torch.load(source, map_location="cpu", weights_only=True)
+    config = dict(data["config"])
+    for key in ("encoder_dilations", "model_dilations"):
+        config[key] = tuple(config[key])
+    vocabulary = CharVocabulary(data["vocabulary"])
+    members = []
+    for state in data["states"]:
+        member = ReaderNetwork(ReaderConfig(**config))
+        missing, unexpected = member.load_state_dict(state, strict=False)
+        if unexpected or any(not name.startswith("crossing.") for name in missing):
+            raise model_file.ModelMismatchError(f"{source}: weights of another network ({missing}, {unexpected})")
+        members.append(member.eval())
+    training = dict(data["training"])
+    training["crossing"] = fit_crossing(members, vocabulary, train_examples, dev_examples)
+    training["crossing_fitted_after"] = f"python eval/train_reader.py --fit-crossing-only {source}"
+    print(f"crossing heads: {json.dumps(training['crossing'])}", flush=True)
+    refitted = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
+    refitted["calibrator"] = fit_calibrator(*calibration_rows(shared, refitted, settings))
+    torch.set_num_threads(threads)
+    model_file.save(refitted, out)
+    print(json.dumps(refitted["calibrator"]["dev"]), f"threshold {refitted['calibrator']['threshold']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -551,6 +631,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on at most this many questions (a quick check)")
     parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
+    parser.add_argument("--fit-crossing-only", type=Path,
+                        help="refit the crossing heads and then the calibrator of this model file (also one saved "
+                             "before the heads existed), the rest of its weights as they are")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.time()
@@ -571,6 +654,9 @@ def main() -> None:
     if generated:
         print(f"{len(generated)} generated questions", flush=True)
         train_examples = train_examples + generated
+    if args.fit_crossing_only:
+        refit_crossing(args.fit_crossing_only, args.out, train_examples, dev_examples, args.shared, settings, args.threads)
+        return
     swapped = swapped_examples(train_examples, args.swapped, args.seed) if args.swapped else []
     if swapped:
         print(f"{len(swapped)} near-miss unanswerable questions", flush=True)
@@ -616,6 +702,8 @@ def main() -> None:
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started),
     }
+    training["crossing"] = fit_crossing(members, vocabulary, train_examples, dev_examples)
+    print(f"crossing heads: {json.dumps(training['crossing'])}", flush=True)
     data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
     data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
     torch.set_num_threads(args.threads)

@@ -80,7 +80,11 @@ def test_collate_pads_and_masks():
 
 def _network() -> ReaderNetwork:
     torch.manual_seed(0)
-    return ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=16)).eval()
+    network = ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=16)).eval()
+    with torch.no_grad():  # the crossing head starts at zero; give it weights so comparisons see it
+        network.crossing.weight.normal_()
+        network.crossing.bias.fill_(0.5)
+    return network
 
 
 def test_network_scores_ignore_padding():
@@ -129,14 +133,21 @@ def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
 
 def test_best_span_equals_the_best_allowed_pair_by_brute_force():
     generator = torch.Generator().manual_seed(1)
+    sigmoid = torch.nn.functional.logsigmoid
     for width in (1, 7, MAX_ANSWER_CHARS + 9):
-        start, end = torch.randn(2, width, generator=generator), torch.randn(2, width, generator=generator)
-        no_answer = torch.zeros(2)
-        spans = best_spans(start, end, no_answer, [width, width])
-        for row, span in enumerate(spans):
-            best = max(((i, j) for i in range(width) for j in range(i, min(width, i + MAX_ANSWER_CHARS))),
-                       key=lambda pair, row=row: float(start[row, pair[0]] + end[row, pair[1]]))
-            assert (span.start, span.end - 1) == best
+        for crossing in (torch.zeros(2), torch.tensor([-2.0, 1.5])):
+            start, end = torch.randn(2, width, generator=generator), torch.randn(2, width, generator=generator)
+            texts = ["".join("，" if x < 0.15 else "字" for x in torch.rand(width, generator=generator).tolist())
+                     for _ in range(2)]
+            spans = best_spans(start, end, torch.zeros(2), crossing, texts)
+            for row, span in enumerate(spans):
+                def score(pair, row=row):
+                    i, j = pair
+                    holds = "，" in texts[row][i : j + 1]
+                    gate = sigmoid(crossing[row]) if holds else sigmoid(-crossing[row])
+                    return float(start[row, i] + end[row, j] + gate)
+                best = max(((i, j) for i in range(width) for j in range(i, min(width, i + MAX_ANSWER_CHARS))), key=score)
+                assert (span.start, span.end - 1) == best
 
 
 def test_best_span_is_the_most_probable_pair_within_the_length_cap():
@@ -144,7 +155,7 @@ def test_best_span_is_the_most_probable_pair_within_the_length_cap():
     end = torch.full((2, 6), -5.0)
     start[0, 1], end[0, 3] = 4.0, 4.0  # span 1..3 in the first passage
     start[1, 4], end[1, 2] = 9.0, 9.0  # an end before its start: not a span
-    spans = best_spans(start, end, torch.tensor([0.0, 20.0]), [6, 6])
+    spans = best_spans(start, end, torch.tensor([0.0, 20.0]), torch.zeros(2), ["x" * 6] * 2)
     assert (spans[0].start, spans[0].end) == (1, 4)
     assert spans[0].log_probability > spans[1].log_probability
     assert spans[1].no_answer > spans[0].no_answer  # the second passage says "no answer here"
@@ -154,8 +165,25 @@ def test_best_span_is_the_most_probable_pair_within_the_length_cap():
 def test_best_span_stays_inside_the_passage():
     start, end = torch.zeros(1, 10), torch.zeros(1, 10)
     end[0, 9] = 50.0
-    span = best_spans(start, end, torch.zeros(1), [4])[0]
+    span = best_spans(start, end, torch.zeros(1), torch.zeros(1), ["x" * 4])[0]
     assert span.end <= 4
+
+
+def test_the_crossing_score_weighs_spans_over_a_clause_break():
+    text = "达28万人，全年销售额超35亿元"
+    start, end = torch.full((1, len(text)), -9.0), torch.full((1, len(text)), -9.0)
+    start[0, text.index("28")], end[0, text.index("人")] = 2.0, 2.0  # 28万人: no break inside
+    end[0, text.index("元")] = 2.5  # 28万人，全年销售额超35亿元: a break inside, slightly preferred alone
+    spans = {crossing: best_spans(start, end, torch.zeros(1), torch.tensor([crossing]), [text])[0]
+             for crossing in (-4.0, 0.0, 4.0)}
+    assert text[spans[0.0].start : spans[0.0].end] == "28万人，全年销售额超35亿元"  # neutral: the scores decide
+    assert text[spans[4.0].start : spans[4.0].end] == "28万人，全年销售额超35亿元"
+    assert text[spans[-4.0].start : spans[-4.0].end] == "28万人"
+    # The weight is a log-probability: a span without a break gains log(1 - sigmoid(crossing)).
+    assert spans[-4.0].log_probability == pytest.approx(spans[0.0].log_probability - 0.5
+                                                        + float(torch.nn.functional.logsigmoid(torch.tensor(4.0)))
+                                                        - float(torch.nn.functional.logsigmoid(torch.tensor(0.0))),
+                                                        abs=1e-4)
 
 
 def test_calibrator_refuses_other_features_and_is_monotonic_in_its_signal():

@@ -112,3 +112,23 @@ def test_members_trained_side_by_side_equal_members_trained_one_after_another():
     first, second = (network.state_dict() for network, _ in apart)
     assert any(not np.allclose(first[name].numpy(), second[name].numpy()) for name in first)  # seeds differ
 
+
+
+def test_the_crossing_head_is_fitted_to_say_which_questions_want_a_clause_break():
+    why_start, count_start = TEXT.index("同比增长"), TEXT.index("3.2万个")
+    examples = []
+    for _ in range(6):  # 为什么 answers run over a comma here, 多少 answers do not
+        examples.append(train_reader.Example("news", "为什么控制失业率", [TEXT[why_start:why_start + 15]],
+                                             [train_reader.Passage(TEXT, pos_tags(TEXT), why_start, why_start + 15)]))
+        examples.append(train_reader.Example("news", "新增多少岗位", ["3.2万个"],
+                                             [train_reader.Passage(TEXT, pos_tags(TEXT), count_start, count_start + 5)]))
+    assert "，" in TEXT[why_start:why_start + 15]
+    torch.manual_seed(0)
+    network = train_reader.ReaderNetwork(train_reader.ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8, char_dim=8))
+    assert network.crossing.weight.abs().sum() == 0  # a new network's head is neutral
+    fit = train_reader.fit_crossing([network], VOCABULARY, examples, {"news": examples[:2]})
+    assert fit["rows"] == 12 and fit["crossing_share"] == 0.5
+    pairs, crosses = train_reader.crossing_rows(examples[:2], VOCABULARY)
+    logits = network.crossing(torch.from_numpy(train_reader.summaries(network, pairs))).squeeze(-1)
+    assert crosses.tolist() == [True, False]
+    assert logits[0] > 0 > logits[1]

@@ -27,7 +27,7 @@ from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, co
 from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
 
 INPUTS = tuple(field.name for field in fields(Batch))
-OUTPUTS = ("start", "end", "no_answer")
+OUTPUTS = ("start", "end", "no_answer", "crossing")
 OPSET = 17
 
 
@@ -67,7 +67,7 @@ def export(network: ReaderNetwork | ReaderEnsemble) -> bytes:
 
 
 class GraphReader:
-    """Start, end and no-answer scores of a batch from an exported graph, on one thread.
+    """Start, end, no-answer and crossing scores of a batch from an exported graph, on one thread.
 
     One instance serves many threads (ONNX Runtime sessions are safe to run concurrently)."""
 

@@ -22,7 +22,8 @@ from qa.answer.network import ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import POS_VERSION, VOCABULARY_VERSION, CharVocabulary
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "reader.pt"
-FORMAT = 3  # 2: the weights of several members ("states"); 3: their ensemble as an ONNX graph ("graph")
+FORMAT = 4  # 2: the weights of several members ("states"); 3: their ensemble as an ONNX graph ("graph");
+# 4: members with a crossing head, the graph with its output
 
 
 def versions() -> dict:

@@ -11,6 +11,14 @@ Why convolutions and not recurrent layers: on one CPU thread a dilated
 convolution over five 300-character passages costs under 1 ms, a bidirectional
 LSTM three times that, and the answer step has a 10 ms budget. Training runs these
 modules in PyTorch; serving runs the same network exported as a graph (qa.answer.graph).
+
+Start and end are scored independently, so nothing in them can say that a 多少
+answer rarely runs over a comma while a 为什么 answer often does. A fourth head does:
+from the same pooled passage and question vectors as the no-answer score, a logit that
+the answer crosses a clause break (qa.answer.decoding weighs every span with it). It is
+not trained with the spans: it is fitted afterwards on the trained network's vectors of
+the training questions (eval/train_reader.py), like the calibrator; all zero, it changes
+no ranking.
 """
 
 from __future__ import annotations
@@ -101,13 +109,25 @@ class ReaderNetwork(nn.Module):
         self.end_block = ConvBlock(h, 1, config.dropout, config.separable)
         self.end = nn.Linear(2 * h, 1)
         self.no_answer = nn.Sequential(nn.Linear(3 * h, h), nn.ReLU(), nn.Linear(h, 1))
+        # Made without drawing random numbers, so a seed gives the other weights it gave before
+        # this head existed; it starts at zero and is fitted after training.
+        self.crossing = nn.utils.skip_init(nn.Linear, 3 * h, 1)
+        nn.init.zeros_(self.crossing.weight)
+        nn.init.zeros_(self.crossing.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def _tagged(self, chars, pos, boundary) -> torch.Tensor:
         return torch.cat([self.char(chars), self.pos(pos), self.boundary(boundary)], dim=-1)
 
-    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(start logits, end logits, no-answer logit): (B, L), (B, L), (B,); padding at NEG."""
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(start logits, end logits, no-answer logit, clause-crossing logit): (B, L), (B, L), (B,), (B,);
+        padding at NEG."""
+        start, end, summary = self.spans_and_summary(batch)
+        return start, end, self.no_answer(summary).squeeze(-1), self.crossing(summary).squeeze(-1)
+
+    def spans_and_summary(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Start and end logits, and the (B, 3h) summary of passage and question the no-answer and
+        crossing heads read."""
         q_mask, p_mask = batch.question_mask, batch.passage_mask
         q = self.dropout(self._tagged(batch.question_chars, batch.question_pos, batch.question_boundary))
         q = self.question_encoder(torch.relu(self.question_in(q)) * q_mask.unsqueeze(-1), q_mask)
@@ -131,16 +151,16 @@ class ReaderNetwork(nn.Module):
         end = self.end(torch.cat([h_end, h_end * expanded], -1)).squeeze(-1)
         pooled = h.masked_fill(~p_mask.unsqueeze(-1), NEG).max(1).values
         pooled_end = h_end.masked_fill(~p_mask.unsqueeze(-1), NEG).max(1).values
-        no_answer = self.no_answer(torch.cat([pooled, pooled_end, q_vector], -1)).squeeze(-1)
-        return start.masked_fill(~p_mask, NEG), end.masked_fill(~p_mask, NEG), no_answer
+        summary = torch.cat([pooled, pooled_end, q_vector], -1)
+        return start.masked_fill(~p_mask, NEG), end.masked_fill(~p_mask, NEG), summary
 
 
-Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class ReaderEnsemble(nn.Module):
-    """Readers trained alike from different random starts, read as one: their start, end and
-    no-answer logits are averaged. Why: on the dev splits two members answered about 3 points of
+    """Readers trained alike from different random starts, read as one: their start, end,
+    no-answer and crossing logits are averaged. Why: on the dev splits two members answered about 3 points of
     exact match more than either alone (eval/ABLATIONS.md), for one more small network per question."""
 
     def __init__(self, members: list[ReaderNetwork]):

@@ -75,8 +75,8 @@ class Predictor:
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
         ]
         with torch.inference_mode():
-            start, end, no_answer = self.network(collate([(asked, e) for e in encoded]))
-        spans = best_spans(start, end, no_answer, [len(e.text) for e in encoded])
+            scores = self.network(collate([(asked, e) for e in encoded]))
+        spans = best_spans(*scores, [e.text for e in encoded])
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
         return Reading(passages, spans, chosen)
 
