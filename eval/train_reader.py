@@ -29,7 +29,11 @@
    one ensemble whose logits are averaged (qa.answer.network.ReaderEnsemble). The members
    train side by side, a process and a core each (``--processes``): about 30 minutes for
    both on this 2-core machine.
-4. Confidence: the engine answers the dev questions over an open corpus of the dev
+4. Crossing heads: each member's fourth head (the probability that the answer holds a clause
+   break, qa.answer.network) is fitted on its vectors of the training answer passages, its other
+   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and step 5 for a saved
+   reader).
+5. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
    wrong: a real negative). The People's Daily dev set (eval/pd_dev.jsonl, hand-written
    over articles never trained on) joins them, its unanswerable questions as further real
