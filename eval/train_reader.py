@@ -295,8 +295,11 @@ def epoch_rows(encoded_examples: list[tuple], rng: random.Random, window: int = 
     return rows
 
 
-def loss_of(network: ReaderNetwork, rows) -> torch.Tensor:
-    start, end, no_answer, _ = network(collate([(q, p) for q, p, _, _ in rows]))  # crossing: fitted afterwards
+def loss_of(network: ReaderNetwork, rows, crossing_weight: float = 0.0) -> torch.Tensor:
+    """Negative log-likelihood of the rows' starts and ends (or of "no answer"); with crossing_weight,
+    plus that weight times the crossing head's binary cross-entropy on the rows holding an answer
+    (its features then learn what it needs; the head itself is fitted again afterwards either way)."""
+    start, end, no_answer, crossing = network(collate([(q, p) for q, p, _, _ in rows]))
     start_lp, end_lp, _ = log_probabilities(start, end, no_answer)
     null_start = torch.cat([no_answer.unsqueeze(1), start], 1).log_softmax(1)[:, 0]
     null_end = torch.cat([no_answer.unsqueeze(1), end], 1).log_softmax(1)[:, 0]
@@ -306,7 +309,12 @@ def loss_of(network: ReaderNetwork, rows) -> torch.Tensor:
     index = torch.arange(len(rows))
     picked_start = torch.where(has, start_lp[index, starts.clamp(min=0)], null_start)
     picked_end = torch.where(has, end_lp[index, ends.clamp(min=0)], null_end)
-    return -(picked_start + picked_end).mean()
+    loss = -(picked_start + picked_end).mean()
+    if crossing_weight and bool(has.any()):
+        crosses = torch.tensor([s >= 0 and any(c in CLAUSE_BREAKS for c in p.text[s : e + 1]) for _, p, s, e in rows])
+        loss = loss + crossing_weight * torch.nn.functional.binary_cross_entropy_with_logits(
+            crossing[has], crosses[has].float())
+    return loss
 
 
 def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: list[Example],
@@ -413,7 +421,7 @@ def pretrained_chars(texts: list[str], vocabulary: CharVocabulary, dim: int, win
 
 def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epochs: int, batch: int, lr: float, seed: int,
           char_vectors: np.ndarray | None = None, ablate: tuple[str, ...] = (), ema_decay: float = 0.0,
-          window: int = TRAINING_WINDOW):
+          window: int = TRAINING_WINDOW, crossing_weight: float = 0.0):
     """The trained network: the epoch with the best mean dev F1. With ema_decay, the weights read on
     dev (and kept) are an exponential moving average of the training weights, which smooths the
     epoch-to-epoch swings of the dev figures."""
@@ -446,7 +454,7 @@ def train(encoded_examples, dev_examples, vocabulary, config: ReaderConfig, epoc
         rng.shuffle(batches)
         total, started = 0.0, time.time()
         for indexes in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False):
-            loss = loss_of(network, [train_rows[i] for i in indexes])
+            loss = loss_of(network, [train_rows[i] for i in indexes], crossing_weight)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
@@ -629,6 +637,8 @@ def main() -> None:
                              "eval/unanswerable_questions.py); 0: none, as shipped: 0.25 and 0.5 withheld "
                              "four to five times more near-miss questions but cost answerable ones "
                              "(eval/ABLATIONS.md)")
+    parser.add_argument("--crossing-loss", type=float, default=0.0,
+                        help="train the crossing head with the spans, its cross-entropy weighted so (0: fitted afterwards only)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads, shared by members trained side by side")
     parser.add_argument("--processes", type=int, default=0,
                         help="members trained side by side (0: as many as cores, at most --members)")
@@ -685,7 +695,7 @@ def main() -> None:
     results = train_members(encode(train_examples, vocabulary, ablate), seeds, processes, args.threads,
                             dev_examples=dev_examples, vocabulary=vocabulary, config=config, epochs=args.epochs,
                             batch=args.batch, lr=args.lr, char_vectors=char_vectors, ablate=ablate,
-                            ema_decay=args.ema, window=args.window)
+                            ema_decay=args.ema, window=args.window, crossing_weight=args.crossing_loss)
     members = [network for network, _ in results]
     trained = [{"network_seed": seed, "history": history} for seed, (_, history) in zip(seeds, results)]
     if ablate:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
@@ -132,3 +133,22 @@ def test_the_crossing_head_is_fitted_to_say_which_questions_want_a_clause_break(
     logits = network.crossing(torch.from_numpy(train_reader.summaries(network, pairs))).squeeze(-1)
     assert crosses.tolist() == [True, False]
     assert logits[0] > 0 > logits[1]
+
+
+def test_the_crossing_loss_trains_the_crossing_head_only_when_weighted():
+    start = TEXT.index("3.2万个")
+    examples = [train_reader.Example("news", "新增多少岗位", ["3.2万个"],
+                                     [train_reader.Passage(TEXT, pos_tags(TEXT), start, start + 5)])]
+    rows = train_reader.epoch_rows(train_reader.encode(examples, VOCABULARY), random.Random(0), window=40)
+    for weight in (0.0, 1.0):
+        network = train_reader.ReaderNetwork(train_reader.ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8,
+                                                                       char_dim=8, dropout=0.0))
+        unweighted = float(train_reader.loss_of(network, rows).detach())
+        loss = train_reader.loss_of(network, rows, weight)
+        loss.backward()
+        if weight:  # a zero head says 0.5: the loss gains log 2 per answer row, and the head a gradient
+            assert float(loss.detach()) == pytest.approx(unweighted + np.log(2), abs=1e-5)
+            assert network.crossing.bias.grad is not None and float(network.crossing.bias.grad) > 0
+        else:
+            assert float(loss.detach()) == pytest.approx(unweighted, abs=1e-6)
+            assert network.crossing.bias.grad is None
