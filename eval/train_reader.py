@@ -65,7 +65,7 @@ from tqdm import tqdm
 
 from qa.answer import model_file
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
-from qa.answer.decoding import CLAUSE_BREAKS, best_spans, log_probabilities
+from qa.answer.decoding import best_spans, holds_clause_break, log_probabilities
 from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
 from qa.answer.network import ReaderConfig, ReaderNetwork
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
@@ -311,7 +311,7 @@ def loss_of(network: ReaderNetwork, rows, crossing_weight: float = 0.0) -> torch
     picked_end = torch.where(has, end_lp[index, ends.clamp(min=0)], null_end)
     loss = -(picked_start + picked_end).mean()
     if crossing_weight and bool(has.any()):
-        crosses = torch.tensor([s >= 0 and any(c in CLAUSE_BREAKS for c in p.text[s : e + 1]) for _, p, s, e in rows])
+        crosses = torch.tensor([s >= 0 and holds_clause_break(p.text[s : e + 1]) for _, p, s, e in rows])
         loss = loss + crossing_weight * torch.nn.functional.binary_cross_entropy_with_logits(
             crossing[has], crosses[has].float())
     return loss
@@ -337,16 +337,16 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
 
 def crossing_rows(examples: list[Example], vocabulary: CharVocabulary) -> tuple[list[tuple], np.ndarray]:
     """The answer passages of the examples as (question, passage) pairs, and whether each answer
-    holds a clause break (qa.answer.decoding.CLAUSE_BREAKS): what the crossing head is fitted on."""
+    holds a clause break (qa.answer.decoding.holds_clause_break): what the crossing head is fitted on."""
     pairs, crosses = [], []
     for example in tqdm(examples, desc="crossing rows", unit="q", leave=False):
-        asked = None
-        for passage in example.passages:
-            if passage.start < 0 or passage.end > MAX_PASSAGE_CHARS:
-                continue
-            asked = asked or encode_question(example.question[:MAX_QUESTION_CHARS], vocabulary)
+        answered = [p for p in example.passages if p.start >= 0 and p.end <= MAX_PASSAGE_CHARS]
+        if not answered:
+            continue
+        asked = encode_question(example.question[:MAX_QUESTION_CHARS], vocabulary)
+        for passage in answered:
             pairs.append((asked, encode_passage(passage.text[:MAX_PASSAGE_CHARS], passage.tags, asked, vocabulary)))
-            crosses.append(any(c in CLAUSE_BREAKS for c in passage.text[passage.start : passage.end]))
+            crosses.append(holds_clause_break(passage.text[passage.start : passage.end]))
     return pairs, np.array(crosses)
 
 
@@ -581,32 +581,33 @@ def best_balanced_threshold(confidence: np.ndarray, answerable: np.ndarray) -> t
     return float(candidates[best]), float(balanced[best])
 
 
-def refit_crossing(source: Path, out: Path, train_examples: list[Example], dev_examples: dict[str, list[Example]],
-                   shared: Path, settings: Settings, threads: int) -> None:
-    """Fit the crossing heads of a saved reader's members on the training examples (``fit_crossing``),
-    then its calibrator, and save it to ``out``. The source may predate the heads (model file format 3):
-    its members start with them at zero."""
-    data = torch.load(source, map_location="cpu", weights_only=True)
-    config = dict(data["config"])
-    for key in ("encoder_dilations", "model_dilations"):
-        config[key] = tuple(config[key])
-    vocabulary = CharVocabulary(data["vocabulary"])
-    members = []
-    for state in data["states"]:
-        member = ReaderNetwork(ReaderConfig(**config))
-        missing, unexpected = member.load_state_dict(state, strict=False)
-        if unexpected or any(not name.startswith("crossing.") for name in missing):
-            raise model_file.ModelMismatchError(f"{source}: weights of another network ({missing}, {unexpected})")
-        members.append(member.eval())
-    training = dict(data["training"])
+def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary, training: dict,
+                       train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
+                       started: float, record_seconds: bool = True) -> None:
+    """The last steps of every run: fit the members' crossing heads, bundle them, fit the calibrator
+    and save the model file to ``args.out`` (with record_seconds, the run's time in its training record)."""
     training["crossing"] = fit_crossing(members, vocabulary, train_examples, dev_examples)
-    training["crossing_fitted_after"] = f"python eval/train_reader.py --fit-crossing-only {source}"
     print(f"crossing heads: {json.dumps(training['crossing'])}", flush=True)
-    refitted = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
-    refitted["calibrator"] = fit_calibrator(*calibration_rows(shared, refitted, settings))
-    torch.set_num_threads(threads)
-    model_file.save(refitted, out)
-    print(json.dumps(refitted["calibrator"]["dev"]), f"threshold {refitted['calibrator']['threshold']}", flush=True)
+    data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
+    data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
+    torch.set_num_threads(args.threads)
+    if record_seconds:
+        data["training"]["seconds"] = round(time.time() - started)
+    model_file.save(data, args.out)
+    print(json.dumps(data["calibrator"]["dev"]), f"threshold {data['calibrator']['threshold']}", flush=True)
+    print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)
+
+
+def refit_crossing(train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
+                   started: float) -> None:
+    """``--fit-crossing-only``: the crossing heads and calibrator of a saved reader fitted again, its
+    other weights as they are. The source may predate the heads (model file format 3), so it is read
+    without the version check and its members start with the heads at zero."""
+    data = torch.load(args.fit_crossing_only, map_location="cpu", weights_only=True)
+    training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --fit-crossing-only "
+                                                            f"{args.fit_crossing_only}")
+    fit_heads_and_save(model_file.members_of(data, missing_ok="crossing."), CharVocabulary(data["vocabulary"]),
+                       training, train_examples, dev_examples, args, settings, started, record_seconds=False)
 
 
 def main() -> None:
@@ -669,7 +670,7 @@ def main() -> None:
         print(f"{len(generated)} generated questions", flush=True)
         train_examples = train_examples + generated
     if args.fit_crossing_only:
-        refit_crossing(args.fit_crossing_only, args.out, train_examples, dev_examples, args.shared, settings, args.threads)
+        refit_crossing(train_examples, dev_examples, args, settings, started)
         return
     swapped = swapped_examples(train_examples, args.swapped, args.seed) if args.swapped else []
     if swapped:
@@ -716,14 +717,7 @@ def main() -> None:
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started),
     }
-    training["crossing"] = fit_crossing(members, vocabulary, train_examples, dev_examples)
-    print(f"crossing heads: {json.dumps(training['crossing'])}", flush=True)
-    data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
-    data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
-    torch.set_num_threads(args.threads)
-    data["training"]["seconds"] = round(time.time() - started)
-    model_file.save(data, args.out)
-    print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)
+    fit_heads_and_save(members, vocabulary, training, train_examples, dev_examples, args, settings, started)
 
 
 if __name__ == "__main__":

@@ -216,6 +216,15 @@ def test_model_file_round_trip_and_version_check(tmp_path):
     with pytest.raises(ValueError):  # members of other sizes cannot be read as one
         model_file.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],
                           VOCABULARY, Calibrator.identity(), {})
+    # A bundle saved before the crossing head existed loads only when that head may be missing.
+    before_heads = {**data, "states": [{k: v for k, v in state.items() if not k.startswith("crossing.")}
+                                       for state in data["states"]]}
+    with pytest.raises(RuntimeError):
+        model_file.members_of(before_heads)
+    with pytest.raises(model_file.ModelMismatchError):
+        model_file.members_of(before_heads, missing_ok="start.")
+    for member in model_file.members_of(before_heads, missing_ok="crossing."):
+        assert member.crossing.weight.abs().sum() == 0 and member.crossing.bias.abs().sum() == 0
     data["versions"] = {**data["versions"], "features": -1}
     model_file.save(data, tmp_path / "old.pt")
     with pytest.raises(model_file.ModelMismatchError):

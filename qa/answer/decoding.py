@@ -43,6 +43,11 @@ def log_probabilities(start: torch.Tensor, end: torch.Tensor, no_answer: torch.T
     return start_lp[:, 1:], end_lp[:, 1:], start_lp[:, 0] + end_lp[:, 0]
 
 
+def holds_clause_break(text: str) -> bool:
+    """Whether a text (an answer) holds a clause break: what the crossing score is the logit of."""
+    return any(c in CLAUSE_BREAKS for c in text)
+
+
 def clause_breaks(texts: list[str], width: int) -> torch.Tensor:
     """(len(texts), width) booleans: which characters of each text are clause breaks (padding False)."""
     marks = torch.zeros(len(texts), width, dtype=torch.bool)

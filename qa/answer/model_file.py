@@ -78,15 +78,23 @@ def load(path: str | Path = MODEL_FILE) -> dict:
 
 def network_of(data: dict) -> tuple[ReaderEnsemble, CharVocabulary, Calibrator]:
     """The reader (its members in evaluation mode), vocabulary and calibrator of a bundle."""
+    return ReaderEnsemble(members_of(data)).eval(), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+
+
+def members_of(data: dict, missing_ok: str | None = None) -> list[ReaderNetwork]:
+    """The bundle's members in evaluation mode. Weights whose names start with ``missing_ok`` may be
+    absent (a bundle saved before that head existed: the head keeps its initial weights)."""
     config = dict(data["config"])
     for key in ("encoder_dilations", "model_dilations"):
         config[key] = tuple(config[key])
     members = []
     for state in data["states"]:
         member = ReaderNetwork(ReaderConfig(**config))
-        member.load_state_dict(state)
+        missing, unexpected = member.load_state_dict(state, strict=missing_ok is None)
+        if unexpected or any(not name.startswith(missing_ok or "") for name in missing):
+            raise ModelMismatchError(f"weights of another network (missing {missing}, unexpected {unexpected})")
         members.append(member.eval())
-    return ReaderEnsemble(members).eval(), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+    return members
 
 
 def reader_of(data: dict) -> tuple[GraphReader, CharVocabulary, Calibrator]:
