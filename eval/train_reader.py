@@ -31,9 +31,11 @@
    both on this 2-core machine.
 4. Crossing heads: each member's fourth head (the probability that the answer holds a clause
    break, qa.answer.network) is fitted on its vectors of the training answer passages, its other
-   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and step 5 for a saved
-   reader).
-5. Confidence: the engine answers the dev questions over an open corpus of the dev
+   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and steps 5 and 6
+   for a saved reader).
+5. Left-out prefixes: the words before a number that the real training answers leave out
+   (qa.answer.prefixes) are counted and saved with the reader, which starts a span after them.
+6. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
    wrong: a real negative). The People's Daily dev set (eval/pd_dev.jsonl, hand-written
    over articles never trained on) joins them, its unanswerable questions as further real
@@ -69,6 +71,7 @@ from qa.answer.decoding import best_spans, holds_clause_break, log_probabilities
 from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
 from qa.answer.network import ReaderConfig, ReaderNetwork
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
+from qa.answer.prefixes import left_out_prefixes, prefix_counts
 from qa.answer.vocabulary import CharVocabulary
 from qa.building import build_index
 from qa.chunking import chunk_article
@@ -584,11 +587,18 @@ def best_balanced_threshold(confidence: np.ndarray, answerable: np.ndarray) -> t
 def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary, training: dict,
                        train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
                        started: float, record_seconds: bool = True) -> None:
-    """The last steps of every run: fit the members' crossing heads, bundle them, fit the calibrator
+    """The last steps of every run: fit the members' crossing heads, count the words before numbers
+    that the real training answers leave out (qa.answer.prefixes), bundle them, fit the calibrator
     and save the model file to ``args.out`` (with record_seconds, the run's time in its training record)."""
     training["crossing"] = fit_crossing(members, vocabulary, train_examples, dev_examples)
     print(f"crossing heads: {json.dumps(training['crossing'])}", flush=True)
+    counts = prefix_counts((p.text, p.start, p.end) for e in train_examples if e.dataset in TRAINING_SETS
+                           for p in e.passages if p.start >= 0)
+    left_out = left_out_prefixes(counts)
+    training["left_out_prefixes"] = {prefix: list(counts[prefix]) for prefix in left_out}  # kept, left out
+    print(f"left-out prefixes: {json.dumps(training['left_out_prefixes'], ensure_ascii=False)}", flush=True)
     data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
+    data["left_out_prefixes"] = left_out  # before the calibrator, which sees the spans as they are answered
     data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
     torch.set_num_threads(args.threads)
     if record_seconds:
@@ -600,8 +610,8 @@ def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary,
 
 def refit_crossing(train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
                    started: float) -> None:
-    """``--fit-crossing-only``: the crossing heads and calibrator of a saved reader fitted again, its
-    other weights as they are. The source may predate the heads (model file format 3), so it is read
+    """``--fit-crossing-only``: the crossing heads, left-out prefixes and calibrator of a saved reader
+    fitted again, its other weights as they are. The source may predate the heads (model file format 3), so it is read
     without the version check and its members start with the heads at zero."""
     data = torch.load(args.fit_crossing_only, map_location="cpu", weights_only=True)
     training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --fit-crossing-only "
@@ -647,8 +657,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
     parser.add_argument("--fit-crossing-only", type=Path,
-                        help="refit the crossing heads and then the calibrator of this model file (also one saved "
-                             "before the heads existed), the rest of its weights as they are")
+                        help="refit the crossing heads, the left-out prefixes and then the calibrator of this model "
+                             "file (also one saved before the heads existed), the rest of its weights as they are")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.time()

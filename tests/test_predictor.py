@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answer.model_file import load
 from qa.answer.predictor import MAX_PASSAGE_CHARS, Predictor
+from qa.answer.prefixes import trim
 from qa.tokenization import pos_tags
 from qa.types import Passage, StoredChunk
 
@@ -62,3 +64,18 @@ def test_work_per_question_is_bounded(predictor):
     long_passage = passage(JOBS * 40)
     reading = predictor.read("岗位" * 300, [long_passage])
     assert reading.spans[0].end <= MAX_PASSAGE_CHARS
+
+
+def test_the_predictor_starts_its_spans_after_the_model_file_s_left_out_prefixes():
+    """The prefixes come with the reader's model file; a file without them trims nothing."""
+    texts = ["千博信息的系统已推广至343家电视台，至25%的县", "至3至4至5至6至7至8"]
+    passages = [passage(text, rank=rank) for rank, text in enumerate(texts, start=1)]
+    question = "系统推广到了多少家电视台"
+    data = load()
+    plain = Predictor(model=dict(data, left_out_prefixes=[]), abstain_threshold=0.0).read(question, passages)
+    listed = Predictor(model=dict(data, left_out_prefixes=["至"]), abstain_threshold=0.0).read(question, passages)
+    for before, after in zip(plain.spans, listed.spans):
+        text = texts[before.passage]  # both passages are read: neither is empty
+        assert after.start == trim(text, before.start, before.end, ["至"])
+        assert (after.end, after.log_probability) == (before.end, before.log_probability)
+        assert not (text[after.start] == "至" and after.end - after.start > 1)

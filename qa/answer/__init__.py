@@ -2,7 +2,8 @@
 
 Layers, lowest first: ``vocabulary`` (characters and tags as named data),
 ``encoding`` (question and passages to named per-character features),
-``network`` (the reader network, trained in PyTorch), ``graph`` (the same network
+``network`` (the reader network, trained in PyTorch), ``prefixes`` (words before a
+number that annotators leave out, counted in the training answers), ``graph`` (the same network
 exported to ONNX and run by ONNX Runtime when reading), ``decoding`` (best span per passage),
 ``confidence`` (probability that the chosen span is right), and ``predictor``
 (``Predictor.predict``: the one call training, evaluation and serving share).

@@ -1,5 +1,8 @@
 """The reader's model file: weights, sizes, vocabulary and calibrator in one versioned bundle.
 
+The bundle also holds the words before a number that the training answers leave out
+(``left_out_prefixes``, qa.answer.prefixes; a bundle without them trims nothing).
+
 The weights are those of every member of the reader ensemble (qa.answer.network.ReaderEnsemble;
 one member is a plain reader), all of one configuration and one vocabulary, and the same
 network exported as one ONNX graph (qa.answer.graph), which is what reads when serving.

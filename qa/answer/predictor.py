@@ -3,7 +3,9 @@
 One learned component decides: the reader network scores every span of every
 passage and "no answer here" for each; the most probable span wins; the
 calibrator turns what was seen into a confidence, and under the threshold chosen
-on dev the answer is withheld. There are no hand-set overrides. Training
+on dev the answer is withheld. A span that starts on a word annotators leave out
+before a number (至 in 至343家) starts after it (qa.answer.prefixes, learned from the
+training answers). There are no hand-set overrides. Training
 (eval/train_reader.py), evaluation and serving all call this code.
 Nothing is generated: the answer is always a substring of an article.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_spans
 from qa.answer.encoding import collate, encode_passage, encode_question
 from qa.answer.model_file import load, reader_of
+from qa.answer.prefixes import trim
 from qa.text import sentence_around
 from qa.types import Answer, Passage, Source
 
@@ -55,7 +58,11 @@ class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
     def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
-        self.network, self.vocabulary, self.calibrator = reader_of(model or load())
+        data = model or load()
+        self.network, self.vocabulary, self.calibrator = reader_of(data)
+        # Words before a number that annotators leave out (qa.answer.prefixes), learned with the reader;
+        # a model file without them trims nothing.
+        self.left_out_prefixes = tuple(data.get("left_out_prefixes", ()))
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
 
@@ -76,7 +83,8 @@ class Predictor:
         ]
         with torch.inference_mode():
             scores = self.network(collate([(asked, e) for e in encoded]))
-        spans = best_spans(*scores, [e.text for e in encoded])
+        spans = [replace(span, start=trim(encoded[span.passage].text, span.start, span.end, self.left_out_prefixes))
+                 for span in best_spans(*scores, [e.text for e in encoded])]
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
         return Reading(passages, spans, chosen)
 
