@@ -11,6 +11,7 @@ without renumbering.
 from __future__ import annotations
 
 import math
+import struct
 from pathlib import Path
 
 import faiss
@@ -36,6 +37,48 @@ def resolve_kind(kind: str, chunks: int) -> str:
     if kind == "auto":
         return "hnsw" if chunks >= AUTO_APPROXIMATE_FROM else "flat"
     return kind if chunks >= APPROXIMATE_FROM_CHUNKS else "flat"
+
+
+# FAISS index files open with the same header: a four-byte type code, then the dimension (int32) and the
+# vector count (int64), little-endian (faiss/impl/index_read.cpp, read_index_header).
+_HEADER = struct.Struct("<4siq")
+_READ_AHEAD_BLOCK = 8 << 20
+
+
+def read_ahead_all_but_vectors(path: str | Path) -> int:
+    """Read a FAISS file's bytes into the page cache in large sequential reads, all but its float vectors;
+    returns the bytes read.
+
+    Why: loading memory-mapped (IO_FLAG_MMAP_IFC) maps the vectors and copies the rest (an HNSW graph,
+    IVF centroids, the id map), and a file not yet in the page cache was then copied through page faults
+    of a few pages each: 0.67 s for the 27 MB graph of 100,006 chunks, against 0.07 s after this read
+    (dense.faiss of bench/, caches dropped). The vectors (d x n float32) lie after the graph and before
+    the id map (n int64), as faiss writes them; a file of another layout is only read ahead in vain."""
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb", buffering=0) as file:
+        header = file.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return 0
+        _, dim, count = _HEADER.unpack(header)
+        vectors = dim * count * 4
+        ids = count * 8
+        head = size - vectors - ids
+        if dim <= 0 or count < 0 or head < 0:
+            return 0
+        read = _read_span(file, 0, head)
+        return read + _read_span(file, size - ids, ids)
+
+
+def _read_span(file, start: int, length: int) -> int:
+    file.seek(start)
+    read = 0
+    while read < length:
+        block = file.read(min(_READ_AHEAD_BLOCK, length - read))
+        if not block:
+            break
+        read += len(block)
+    return read
 
 
 class DenseIndex:
@@ -120,5 +163,7 @@ class DenseIndex:
         """Read an index file; with mmap, its vectors (flat, HNSW and IVF alike) stay in the file, mapped
         read-only, not copied (FAISS's IO_FLAG_MMAP_IFC): processes serving one index share one copy in
         the page cache. The file must then never change in place (writers make new files, qa.commit)."""
+        if mmap:
+            read_ahead_all_but_vectors(path)
         flags = faiss.IO_FLAG_MMAP_IFC if mmap else 0
         return cls(faiss.read_index(str(path), flags))

@@ -12,7 +12,7 @@ import pytest
 from qa import cli
 from qa import manifest as manifest_module
 from qa.building import build_index
-from qa.dense import DenseIndex
+from qa.dense import DenseIndex, read_ahead_all_but_vectors
 from qa.evaluation.datasets import load_eval_set
 from qa.index import HybridIndex
 from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
@@ -231,3 +231,28 @@ def test_every_dense_index_type_searches_the_same_mapped(kind, tmp_path):
     for row in range(5):
         assert mapped.search(vectors[row : row + 1], 5)[1].tolist() == read.search(vectors[row : row + 1], 5)[1].tolist()
     assert mapped.vectors()[0].tolist() == read.vectors()[0].tolist()  # compaction reads them back alike
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_read_ahead_skips_exactly_the_vectors_of_an_id_mapped_index(kind, tmp_path):
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((1500, 24)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    path = tmp_path / "dense.faiss"
+    DenseIndex.build(vectors, np.arange(100, 1600), kind).save(path)
+    data = path.read_bytes()
+    read = read_ahead_all_but_vectors(path)
+    skipped = len(data) - read
+    assert skipped == vectors.nbytes
+    # What is left unread is the vectors themselves, as added (the layout the read-ahead relies on) ...
+    start = data.index(vectors[:4].tobytes())
+    assert data[start : start + skipped] == vectors.tobytes()
+    # ... and the id map closes the file.
+    assert data[-1500 * 8 :] == np.arange(100, 1600, dtype=np.int64).tobytes()
+
+
+def test_read_ahead_of_a_file_that_is_not_faiss_reads_nothing(tmp_path):
+    (tmp_path / "short").write_bytes(b"IxM2")
+    (tmp_path / "odd").write_bytes(b"IxM2" + (10**6).to_bytes(4, "little") + (10**9).to_bytes(8, "little") + b"\0" * 64)
+    assert read_ahead_all_but_vectors(tmp_path / "short") == 0
+    assert read_ahead_all_but_vectors(tmp_path / "odd") == 0
