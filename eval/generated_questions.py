@@ -27,6 +27,7 @@ import random
 import re
 from pathlib import Path
 
+from qa.answer.prefixes import prefix_counts
 from qa.tokenization import pos_tags
 
 # Part of the cache key of generated training examples. 2: the People's Daily dev set's articles
@@ -90,7 +91,6 @@ _QUANTITY = re.compile(
     "(?:" + "|".join(QUANTITY_PREFIXES) + ")?" + _NUMBER
     + "(?:" + "|".join(re.escape(u) for u in sorted(QUANTITY_UNITS, key=len, reverse=True)) + ")"
 )
-_NUMBER_START = re.compile(r"[\d一二三四五六七八九十两百千万]")
 _DATE = re.compile(r"(?:\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|(?:今年|去年)\d{1,2}月(?:\d{1,2}日)?)")
 _DATELINE = re.compile(r"\d日电")  # 本报北京8月24日电: the place and date of filing, not facts
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]?")
@@ -230,26 +230,18 @@ def training_articles(shared: Path) -> list[dict]:
 
 
 def prefix_shares(data: dict) -> dict[str, tuple[int, int]]:
-    """For each candidate prefix: how many annotated quantity answers (SQuAD format) keep it inside,
-    and how many leave it just before the answer."""
-    counts = {prefix: [0, 0] for prefix in QUANTITY_PREFIX_CANDIDATES}
-    longest_first = sorted(QUANTITY_PREFIX_CANDIDATES, key=len, reverse=True)
-    for document in data["data"]:
-        for paragraph in document["paragraphs"]:
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                for answer in qa["answers"][:1]:
-                    text, start = answer["text"], answer.get("answer_start", -1)
-                    if start < 0 or context[start:start + len(text)] != text:
-                        continue
-                    for prefix in longest_first:
-                        if text.startswith(prefix) and _NUMBER_START.match(text[len(prefix):]):
-                            counts[prefix][0] += 1
-                            break
-                        if context[max(0, start - len(prefix)):start] == prefix and _NUMBER_START.match(text):
-                            counts[prefix][1] += 1
-                            break
-    return {prefix: (kept, left) for prefix, (kept, left) in counts.items()}
+    """For each candidate prefix: how many annotated answers (SQuAD format) keep it inside before a
+    number, and how many leave it just before an answer that starts with one (qa.answer.prefixes's
+    counts, read for the candidates)."""
+    answers = (
+        (paragraph["context"], answer["answer_start"], answer["answer_start"] + len(answer["text"]))
+        for document in data["data"] for paragraph in document["paragraphs"] for qa in paragraph["qas"]
+        for answer in qa["answers"][:1]
+        if answer.get("answer_start", -1) >= 0
+        and paragraph["context"][answer["answer_start"]:answer["answer_start"] + len(answer["text"])] == answer["text"]
+    )
+    counts = prefix_counts(answers)
+    return {prefix: counts.get(prefix, (0, 0)) for prefix in QUANTITY_PREFIX_CANDIDATES}
 
 
 def main() -> None:
