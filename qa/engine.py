@@ -14,9 +14,11 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
+from qa.answer.encoding import EncodedQuestion
 from qa.answer.predictor import Predictor
 from qa.backends import get_backend
 from qa.backends.base import LoadedIndex
+from qa.background import beside
 from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
@@ -140,15 +142,19 @@ class Engine:
         """Answer one question: the answer, its sentence and source, confidence, and the passages used."""
         question = self.check_question(question)
         started = time.perf_counter()
+        # The reader's analysis of the question needs no passages: made in a thread while the question is
+        # encoded and searched (qa.background).
+        analysing = beside(self.predictor.analyse, question) if self.settings.parallel_retrieval else None
         passages = self.retrieve(question, top_k)
-        answer = self.answer(question, passages)
+        answer = self.answer(question, passages, analysing.result() if analysing is not None else None)
         answer.timings_ms["retrieve"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["answer"], 3)
         return answer
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        """Select the answer to a question from passages already retrieved."""
+    def answer(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Answer:
+        """Select the answer to a question from passages already retrieved (analysed: the reader's
+        analysis of the question, Predictor.analyse, when made beforehand)."""
         started = time.perf_counter()
-        answer = self.predictor.predict(question, passages)
+        answer = self.predictor.predict(question, passages, analysed)
         if self.reader is not None:
             answer = self._read(question, passages, answer)
         answer.passages = [self._passage_info(p) for p in passages]

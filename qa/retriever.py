@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
+from qa.background import beside
 from qa.fusion import FUSIONS
 from qa.index import HybridIndex
 from qa.settings import Settings
 from qa.tokenization import tokenize
 from qa.types import Passage
-
-# Threads for the BM25 half of questions asked at once in this process (QA_PARALLEL_RETRIEVAL): one per
-# core, so concurrent questions do not queue behind one another's BM25. Made on first use, and again in
-# a forked child (threads do not survive a fork: a pool inherited with its threads would never answer).
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _forget_pool() -> None:
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _sparse_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="bm25")
-        return _pool
 
 
 class HybridRetriever:
@@ -51,7 +26,7 @@ class HybridRetriever:
         if self.settings.fusion == "bm25":
             sparse, dense = search_sparse(), []
         elif self.settings.parallel_retrieval:
-            pending = _sparse_pool().submit(search_sparse)
+            pending = beside(search_sparse)
             dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
             sparse = pending.result()
         else:

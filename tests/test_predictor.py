@@ -79,3 +79,11 @@ def test_the_predictor_starts_its_spans_after_the_model_file_s_left_out_prefixes
         assert after.start == trim(text, before.start, before.end, ["至"])
         assert (after.end, after.log_probability) == (before.end, before.log_probability)
         assert not (text[after.start] == "至" and after.end - after.start > 1)
+
+
+def test_an_analysis_made_beforehand_reads_as_one_made_in_place_and_one_of_another_question_is_not_used(predictor):
+    question, passages = "去年全市新增城镇就业岗位多少个？", [passage(JOBS), passage(WEATHER, rank=2)]
+    in_place = predictor.predict(question, passages)
+    assert predictor.predict(question, passages, predictor.analyse(question)) == in_place
+    # An analysis of another question (a caller's slip) is made again for this one, not read with.
+    assert predictor.predict(question, passages, predictor.analyse("最高气温将达到多少？")) == in_place

@@ -1,5 +1,6 @@
 """Hybrid retrieval (qa.retriever) on the seed index: BM25 searched beside FAISS gives what one after the
-other gives, in this process and in a process forked after questions were asked."""
+other gives, in this process and in a process forked after questions were asked; so does the reader's
+analysis of the question made beside retrieval."""
 
 from __future__ import annotations
 
@@ -36,3 +37,11 @@ def test_a_forked_process_searches_with_threads_of_its_own(engine, settings):
     child.start()
     child.join(60)
     assert child.exitcode == 0 and queue.get(timeout=5) == expected
+
+
+def test_asking_with_the_question_analysed_beside_retrieval_answers_as_retrieving_then_answering(engine):
+    assert engine.settings.parallel_retrieval
+    for question in ["徐州缓缴社保多少", "株洲截至4月底签约了多少个项目？"]:
+        asked = engine.ask(question)
+        in_turn = engine.answer(question, engine.retrieve(question))
+        assert (asked.answer, asked.confidence, asked.source) == (in_turn.answer, in_turn.confidence, in_turn.source)

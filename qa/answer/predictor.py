@@ -21,7 +21,7 @@ import torch
 
 from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_spans
-from qa.answer.encoding import collate, encode_passage, encode_question
+from qa.answer.encoding import EncodedQuestion, collate, encode_passage, encode_question
 from qa.answer.model_file import load, reader_of
 from qa.answer.prefixes import trim
 from qa.text import sentence_around
@@ -72,12 +72,18 @@ class Predictor:
         twin.title = title
         return twin
 
-    def read(self, question: str, passages: list[Passage]) -> Reading:
-        """Every passage's most probable span; chosen is the best of them (None without passages)."""
+    def analyse(self, question: str) -> EncodedQuestion:
+        """What reading needs of the question alone (its characters, jieba's tags, its words): a caller
+        may compute it while the passages are still being retrieved, and hand it to predict or read."""
+        return encode_question(question[:MAX_QUESTION_CHARS], self.vocabulary)
+
+    def read(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Reading:
+        """Every passage's most probable span; chosen is the best of them (None without passages).
+        analysed: the question's analysis made earlier (analyse); made here when absent or of another question."""
         passages = [p for p in passages if p.chunk.text]
         if not passages or not question:
             return Reading(passages, [], None)
-        asked = encode_question(question[:MAX_QUESTION_CHARS], self.vocabulary)
+        asked = analysed if analysed is not None and analysed.text == question[:MAX_QUESTION_CHARS] else self.analyse(question)
         encoded = [
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
         ]
@@ -92,9 +98,10 @@ class Predictor:
         """The calibrated probability that the reading's chosen span is right (it must have one)."""
         return self.calibrator(reading.confidence_features())
 
-    def predict(self, question: str, passages: list[Passage]) -> Answer:
-        """The answer to the question from the passages, with its sentence, source and confidence."""
-        reading = self.read(question, passages)
+    def predict(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Answer:
+        """The answer to the question from the passages, with its sentence, source and confidence
+        (analysed: as read takes it)."""
+        reading = self.read(question, passages, analysed)
         if reading.chosen is None:
             return Answer(question=question, answer="", sentence="", confidence=0.0, abstained=True)
         best = reading.spans[reading.chosen]
