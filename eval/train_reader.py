@@ -31,11 +31,15 @@
    both on this 2-core machine.
 4. Crossing heads: each member's fourth head (the probability that the answer holds a clause
    break, qa.answer.network) is fitted on its vectors of the training answer passages, its other
-   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and steps 5 and 6
+   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and steps 5 to 7
    for a saved reader).
 5. Left-out prefixes: the words before a number that the real training answers leave out
    (qa.answer.prefixes) are counted and saved with the reader, which starts a span after them.
-6. Confidence: the engine answers the dev questions over an open corpus of the dev
+6. Span ranker: the engine reads each train-split question over the open corpus of its set's
+   train split; LightGBM learns to rank the reader's ten most probable spans (right: an exact
+   answer) from their named features (qa.answer.ranking, qa.answer.span_features).
+   ``--no-span-ranker`` leaves it out.
+7. Confidence: the engine answers the dev questions over an open corpus of the dev
    articles, and again with each question's gold article taken out (every answer then
    wrong: a real negative). The People's Daily dev set (eval/pd_dev.jsonl, hand-written
    over articles never trained on) joins them, its unanswerable questions as further real
@@ -72,6 +76,8 @@ from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_q
 from qa.answer.network import ReaderConfig, ReaderNetwork
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
 from qa.answer.prefixes import left_out_prefixes, prefix_counts
+from qa.answer.ranking import CANDIDATES, SpanRanker
+from qa.answer.span_features import span_features
 from qa.answer.vocabulary import CharVocabulary
 from qa.building import build_index
 from qa.chunking import chunk_article
@@ -513,22 +519,40 @@ def pd_dev_set(shared: Path) -> EvalSet | None:
                                                  for item in eval_set.items]})
 
 
-def dev_sets(shared: Path, with_pd_dev: bool = True):
-    """Every dev set by name: the dev split of each training set, then the People's Daily dev set."""
+def split_sets(shared: Path, split: str = "dev", with_pd_dev: bool = True):
+    """Every set of a split by name: that split of each training set, then for dev the People's Daily dev set."""
     for dataset, relative in TRAINING_SETS.items():
-        yield dataset, load_eval_set(shared / relative, "dev")
-    pd_dev = pd_dev_set(shared) if with_pd_dev else None
+        yield dataset, load_eval_set(shared / relative, split)
+    pd_dev = pd_dev_set(shared) if with_pd_dev and split == "dev" else None
     if pd_dev is not None:
         yield "pd_dev", pd_dev
 
 
-def dev_engines(shared: Path, data: dict, settings: Settings, with_pd_dev: bool = True):
-    """For each dev set (``dev_sets``): its name, the set and an engine (reading with ``data``) over
-    the set's open corpus, indexed in a temporary folder."""
-    for dataset, eval_set in dev_sets(shared, with_pd_dev):
-        with tempfile.TemporaryDirectory(prefix="qa-dev-") as folder:
+def dev_engines(shared: Path, data: dict, settings: Settings, with_pd_dev: bool = True, split: str = "dev"):
+    """For each set of the split (``split_sets``; dev unless told): its name, the set and an engine
+    (reading with ``data``) over the set's open corpus, indexed in a temporary folder."""
+    for dataset, eval_set in split_sets(shared, split, with_pd_dev):
+        with tempfile.TemporaryDirectory(prefix=f"qa-{split}-") as folder:
             build_index(eval_set.corpus, Path(folder) / "index", settings, progress=False)
             yield dataset, eval_set, Engine.load(Path(folder) / "index", settings, model=data)
+
+
+def ranker_rows(shared: Path, data: dict, settings: Settings) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per train-split question: its candidate spans' features and whether each is an exact answer,
+    the candidates read as the engine reads them (retrieved over the open corpus of its set's train
+    split, qa.answer.ranking.candidates)."""
+    features, labels = [], []
+    for dataset, eval_set, engine in dev_engines(shared, data, settings, with_pd_dev=False, split="train"):
+        for item in tqdm(eval_set.items, desc=f"span candidates {dataset}", unit="q", leave=False):
+            try:
+                passages = engine.retrieve(item.question)
+            except ValueError:  # a question the engine refuses (empty, over-long)
+                continue
+            found = engine.predictor.candidates(item.question, passages)
+            if item.answerable and found:
+                features.append(span_features(found))
+                labels.append(np.array([exact_match(c.text, item.answers) for c in found], np.float64))
+    return features, labels
 
 
 def without_gold_article(retrieved: list, gold_article: str, top_k: int) -> list:
@@ -598,7 +622,11 @@ def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary,
     training["left_out_prefixes"] = {prefix: list(counts[prefix]) for prefix in left_out}  # kept, left out
     print(f"left-out prefixes: {json.dumps(training['left_out_prefixes'], ensure_ascii=False)}", flush=True)
     data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
-    data["left_out_prefixes"] = left_out  # before the calibrator, which sees the spans as they are answered
+    data["left_out_prefixes"] = left_out  # before the ranker and calibrator, which see the spans as they are answered
+    if args.span_ranker:
+        data["span_ranker"] = SpanRanker.fit(*ranker_rows(args.shared, data, settings))
+        training["span_ranker"] = {"questions": data["span_ranker"]["questions"], "candidates": CANDIDATES}
+        print(f"span ranker: {json.dumps(training['span_ranker'])}", flush=True)
     data["calibrator"] = fit_calibrator(*calibration_rows(args.shared, data, settings))
     torch.set_num_threads(args.threads)
     if record_seconds:
@@ -656,8 +684,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on at most this many questions (a quick check)")
     parser.add_argument("--out", type=Path, default=model_file.MODEL_FILE)
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
+    parser.add_argument("--no-span-ranker", dest="span_ranker", action="store_false",
+                        help="answer the reader's most probable span, without a span ranker (qa.answer.ranking)")
     parser.add_argument("--fit-crossing-only", type=Path,
-                        help="refit the crossing heads, the left-out prefixes and then the calibrator of this model "
+                        help="refit the crossing heads, the left-out prefixes, the span ranker and then the calibrator of this model "
                              "file (also one saved before the heads existed), the rest of its weights as they are")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -87,3 +87,17 @@ def test_an_analysis_made_beforehand_reads_as_one_made_in_place_and_one_of_anoth
     assert predictor.predict(question, passages, predictor.analyse(question)) == in_place
     # An analysis of another question (a caller's slip) is made again for this one, not read with.
     assert predictor.predict(question, passages, predictor.analyse("最高气温将达到多少？")) == in_place
+
+
+def test_the_shipped_model_s_span_ranker_answers_one_of_the_reader_s_candidates():
+    model = load()
+    ranked = Predictor(model=model, abstain_threshold=0.0)
+    unranked = Predictor(model={key: value for key, value in model.items() if key != "span_ranker"}, abstain_threshold=0.0)
+    assert ranked.ranker is not None and unranked.ranker is None
+    for question, passages in [("去年全市新增城镇就业岗位多少个？", [passage(JOBS), passage(WEATHER, rank=2)]),
+                               ("最高气温将达到多少？", [passage(WEATHER), passage(JOBS, rank=2)])]:
+        found = [c.text for c in ranked.candidates(question, passages)]
+        assert len(found) == len(set(found)) > 1
+        assert ranked.predict(question, passages).answer in found
+        # Without a ranker the answer is the reader's most probable span, the first candidate.
+        assert unranked.predict(question, passages).answer == found[0]

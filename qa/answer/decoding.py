@@ -57,13 +57,14 @@ def clause_breaks(texts: list[str], width: int) -> torch.Tensor:
     return marks
 
 
-def best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, crossing: torch.Tensor,
-               texts: list[str]) -> list[PassageSpan]:
-    """The most probable span of every passage, weighed by the crossing score (texts: the passages
-    read, whose lengths bound the spans and whose clause breaks the crossing score weighs)."""
+def span_scores(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, crossing: torch.Tensor,
+                texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every allowed span's log-probability weighed by the crossing score, as a band: scores[b, i, k]
+    for the span of passage b from character i to i + k (0 <= k < MAX_ANSWER_CHARS); and each
+    passage's no-answer log-probability. texts: the passages read, whose clause breaks the crossing
+    score weighs."""
     start_lp, end_lp, null_lp = log_probabilities(start, end, no_answer)
-    # scores[b, i, k] = start i + end i + k for 0 <= k < MAX_ANSWER_CHARS: only the band of allowed
-    # spans is built (a window of ends per start), not every (start, end) pair of the passage.
+    # Only the band of allowed spans is built (a window of ends per start), not every (start, end) pair.
     ends = torch.nn.functional.pad(end_lp, (0, MAX_ANSWER_CHARS - 1), value=float("-inf"))
     scores = start_lp.unsqueeze(2) + ends.unfold(1, MAX_ANSWER_CHARS, 1)
     # breaks[b, i, k]: a clause break lies in characters i..i + k; before[b, j] counts the breaks
@@ -73,11 +74,48 @@ def best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, 
     before = torch.cat([before, before[:, -1:].expand(-1, MAX_ANSWER_CHARS - 1)], 1)
     breaks = before[:, 1:].unfold(1, MAX_ANSWER_CHARS, 1) > before[:, : start.shape[1], None]
     gate = torch.nn.functional.logsigmoid(torch.stack([-crossing, crossing], 1))  # (B, 2): without, with a break
-    scores = scores + torch.where(breaks, gate[:, 1, None, None], gate[:, 0, None, None])
+    return scores + torch.where(breaks, gate[:, 1, None, None], gate[:, 0, None, None]), null_lp
+
+
+def best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, crossing: torch.Tensor,
+               texts: list[str]) -> list[PassageSpan]:
+    """The most probable span of every passage, weighed by the crossing score (texts: the passages
+    read, whose lengths bound the spans and whose clause breaks the crossing score weighs)."""
+    return best_in_band(*span_scores(start, end, no_answer, crossing, texts), texts)
+
+
+def best_in_band(scores: torch.Tensor, null_lp: torch.Tensor, texts: list[str]) -> list[PassageSpan]:
+    """best_spans from the band span_scores made."""
     flat = scores.flatten(1).max(1)
     spans = []
     for row, (value, index) in enumerate(zip(flat.values.tolist(), flat.indices.tolist())):
         first, offset = divmod(index, MAX_ANSWER_CHARS)
         last = min(first + offset, len(texts[row]) - 1)
         spans.append(PassageSpan(row, first, last + 1, value, float(null_lp[row])))
+    return spans
+
+
+def top_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, crossing: torch.Tensor,
+              texts: list[str], count: int) -> list[PassageSpan]:
+    """The count most probable spans over all passages together, best first, each within its
+    passage's text (the candidates qa.answer.ranking chooses among)."""
+    return top_in_band(*span_scores(start, end, no_answer, crossing, texts), texts, count)
+
+
+def top_in_band(scores: torch.Tensor, null_lp: torch.Tensor, texts: list[str], count: int) -> list[PassageSpan]:
+    """top_spans from the band span_scores made."""
+    per_passage = scores.shape[1] * MAX_ANSWER_CHARS
+    flat = scores.flatten()
+    # Spans running past a passage's end (scored at the network's masking value) are in the band
+    # too; taking a few more than count leaves enough once they are skipped.
+    values, indexes = flat.topk(min(flat.numel(), count + 16))
+    spans = []
+    for value, index in zip(values.tolist(), indexes.tolist()):
+        row, rest = divmod(index, per_passage)
+        first, offset = divmod(rest, MAX_ANSWER_CHARS)
+        if first + offset >= len(texts[row]) or value == float("-inf"):
+            continue
+        spans.append(PassageSpan(row, first, first + offset + 1, value, float(null_lp[row])))
+        if len(spans) == count:
+            break
     return spans

@@ -1,9 +1,10 @@
 """The answer decision: ``Predictor.predict(question, passages)`` → the answer span, or an abstention.
 
-One learned component decides: the reader network scores every span of every
-passage and "no answer here" for each; the most probable span wins; the
-calibrator turns what was seen into a confidence, and under the threshold chosen
-on dev the answer is withheld. A span that starts on a word annotators leave out
+Learned components decide: the reader network scores every span of every
+passage and "no answer here" for each; the span ranker (qa.answer.ranking) chooses
+the answer among the reader's ten most probable spans (a model file without one
+takes the most probable); the calibrator turns what was seen into a confidence,
+and under the threshold chosen on dev the answer is withheld. A span that starts on a word annotators leave out
 before a number (至 in 至343家) starts after it (qa.answer.prefixes, learned from the
 training answers). There are no hand-set overrides. Training
 (eval/train_reader.py), evaluation and serving all call this code.
@@ -20,10 +21,12 @@ import numpy as np
 import torch
 
 from qa.answer.confidence import confidence_features
-from qa.answer.decoding import PassageSpan, best_spans
+from qa.answer.decoding import PassageSpan, best_in_band, span_scores
 from qa.answer.encoding import EncodedQuestion, collate, encode_passage, encode_question
 from qa.answer.model_file import load, reader_of
 from qa.answer.prefixes import trim
+from qa.answer.ranking import CANDIDATES, SpanRanker, candidates
+from qa.answer.span_features import Candidate
 from qa.text import sentence_around
 from qa.types import Answer, Passage, Source
 
@@ -63,6 +66,9 @@ class Predictor:
         # Words before a number that annotators leave out (qa.answer.prefixes), learned with the reader;
         # a model file without them trims nothing.
         self.left_out_prefixes = tuple(data.get("left_out_prefixes", ()))
+        # The span ranker (qa.answer.ranking), trained with the reader; a model file without one
+        # answers the reader's most probable span.
+        self.ranker = SpanRanker(data["span_ranker"]) if data.get("span_ranker") else None
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
 
@@ -77,22 +83,50 @@ class Predictor:
         may compute it while the passages are still being retrieved, and hand it to predict or read."""
         return encode_question(question[:MAX_QUESTION_CHARS], self.vocabulary)
 
-    def read(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Reading:
-        """Every passage's most probable span; chosen is the best of them (None without passages).
-        analysed: the question's analysis made earlier (analyse); made here when absent or of another question."""
+    def _scored(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> tuple:
+        """The passages with text, their encodings and the network's scores for them (None when there is
+        nothing to read). analysed: as read takes it."""
         passages = [p for p in passages if p.chunk.text]
         if not passages or not question:
-            return Reading(passages, [], None)
+            return passages, [], None
         asked = analysed if analysed is not None and analysed.text == question[:MAX_QUESTION_CHARS] else self.analyse(question)
         encoded = [
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
         ]
         with torch.inference_mode():
             scores = self.network(collate([(asked, e) for e in encoded]))
-        spans = [replace(span, start=trim(encoded[span.passage].text, span.start, span.end, self.left_out_prefixes))
-                 for span in best_spans(*scores, [e.text for e in encoded])]
+        return passages, encoded, scores
+
+    def read(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Reading:
+        """Every passage's most probable span and the chosen span: the span ranker's choice among the
+        reader's most probable spans, or without a ranker the best of the passages' (None without passages).
+        analysed: the question's analysis made earlier (analyse); made here when absent or of another question."""
+        passages, encoded, scores = self._scored(question, passages, analysed)
+        if scores is None:
+            return Reading(passages, [], None)
+        texts = [e.text for e in encoded]
+        band = span_scores(*scores, texts)
+        spans = [replace(span, start=trim(texts[span.passage], span.start, span.end, self.left_out_prefixes))
+                 for span in best_in_band(*band, texts)]
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
+        if self.ranker is not None:
+            found = candidates(band, encoded, passages, question[:MAX_QUESTION_CHARS], self.left_out_prefixes,
+                               self.ranker.candidates)
+            if found:
+                # The ranked answer stands for its passage among the passages' best spans, which the
+                # confidence compares (qa.answer.confidence).
+                winner = found[self.ranker.choose(found)].span
+                spans[winner.passage], chosen = winner, winner.passage
         return Reading(passages, spans, chosen)
+
+    def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
+        """The candidate spans the ranker chooses among, with what their features are made of: for
+        training the ranker on the spans exactly as they are read here."""
+        passages, encoded, scores = self._scored(question, passages)
+        if scores is None:
+            return []
+        band = span_scores(*scores, [e.text for e in encoded])
+        return candidates(band, encoded, passages, question[:MAX_QUESTION_CHARS], self.left_out_prefixes, CANDIDATES)
 
     def confidence(self, reading: Reading) -> float:
         """The calibrated probability that the reading's chosen span is right (it must have one)."""
