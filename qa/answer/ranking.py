@@ -37,6 +37,8 @@ PARAMETERS = {
     "num_threads": 1, "deterministic": True, "verbose": -1, "seed": 0,
 }
 ROUNDS = 200
+INPUT = "features"  # the ranker graph's input: (candidates, features) float32
+ONNX_OPSET = 15  # the highest onnxmltools converts LightGBM to
 
 
 def candidates(band: tuple[torch.Tensor, torch.Tensor], encoded: list[EncodedPassage], passages: list[Passage],
@@ -67,27 +69,40 @@ def candidates(band: tuple[torch.Tensor, torch.Tensor], encoded: list[EncodedPas
 
 
 class SpanRanker:
-    """Scores candidate spans; the answer is the highest scored. One instance serves many threads."""
+    """Scores candidate spans; the answer is the highest scored. One instance serves many threads.
+
+    The trees are trained with LightGBM and read as an ONNX graph by ONNX Runtime (as the reader
+    is): serving needs neither LightGBM nor what it imports (scikit-learn and SciPy, about 1.7 s of
+    every load measured by `qa bench` when LightGBM read the trees itself)."""
 
     def __init__(self, params: dict):
-        import lightgbm
+        import onnxruntime
 
         if list(params["features"]) != list(SPAN_FEATURES) or params.get("version") != SPAN_FEATURE_VERSION:
             raise ValueError("the span ranker was trained for other span features; fit it again "
                              "(eval/train_reader.py --fit-crossing-only)")
         self.candidates = int(params["candidates"])
-        self.booster = lightgbm.Booster(model_str=params["model"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one thread per question, as the reader
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(params["graph"].numpy().tobytes(), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """The ranking scores of candidates' feature rows (qa.answer.span_features)."""
+        return self.session.run(None, {INPUT: features.astype(np.float32)})[0].ravel()
 
     def choose(self, found: list[Candidate]) -> int:
         """The index of the best of the candidates (at least one)."""
         if len(found) == 1:
             return 0
-        return int(np.argmax(self.booster.predict(span_features(found), num_threads=1)))
+        return int(np.argmax(self.scores(span_features(found))))
 
     @staticmethod
     def fit(features: list[np.ndarray], labels: list[np.ndarray]) -> dict:
         """Train on questions' candidates (one features matrix and one 0/1 label vector, right or not,
-        per question) and return the ranker's parameters for the model file."""
+        per question) and return the ranker's parameters for the model file, its trees as an ONNX graph."""
         import lightgbm
 
         kept = [i for i, y in enumerate(labels) if len(y) > 1 and 0 < y.sum() < len(y)]  # questions that rank
@@ -99,4 +114,15 @@ class SpanRanker:
         )
         booster = lightgbm.train(PARAMETERS, data, num_boost_round=ROUNDS)
         return {"features": list(SPAN_FEATURES), "version": SPAN_FEATURE_VERSION, "candidates": CANDIDATES,
-                "model": booster.model_to_string(), "questions": len(kept)}
+                "graph": graph_of(booster), "questions": len(kept)}
+
+
+def graph_of(booster) -> torch.Tensor:
+    """A LightGBM booster's trees as ONNX bytes (onnxmltools), in a byte tensor as the model file keeps
+    them (torch.save pickles plain bytes as text, which nearly doubles their size)."""
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    graph = onnxmltools.convert_lightgbm(booster, initial_types=[(INPUT, FloatTensorType([None, len(SPAN_FEATURES)]))],
+                                         target_opset=ONNX_OPSET)
+    return torch.frombuffer(bytearray(graph.SerializeToString()), dtype=torch.uint8)
