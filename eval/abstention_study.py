@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from train_reader import RIGHT_F1, best_balanced_threshold, dev_engines, without_gold_article
+from train_reader import RIGHT_F1, best_balanced_threshold, split_engines, without_gold_article
 
 from qa.answer import model_file
 from qa.answer.encoding import encode_question, words_of
@@ -41,7 +41,7 @@ def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, flo
 
 def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
     rows = []
-    for dataset, eval_set, engine in dev_engines(shared, model, settings, with_pd_dev=False):
+    for dataset, eval_set, engine in split_engines(shared, model, settings, with_pd_dev=False):
         predictor = engine.predictor
         for item in eval_set.items:
             retrieved = engine.retrieve(item.question, settings.top_k + 10)

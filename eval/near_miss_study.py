@@ -22,7 +22,7 @@ import argparse
 import random
 from pathlib import Path
 
-from train_reader import RIGHT_F1, TRAINING_SETS, dev_engines, without_gold_article
+from train_reader import RIGHT_F1, TRAINING_SETS, split_engines, without_gold_article
 
 from qa.answer import model_file
 from qa.evaluation.datasets import load_eval_set
@@ -61,7 +61,7 @@ def main() -> None:
     data = model_file.load(args.model)
     print("| set | answerable withheld | answerable answered right | gold article out, withheld | "
           "near-miss, withheld (questions) |\n|---|---:|---:|---:|---:|")
-    for dataset, eval_set, engine in dev_engines(args.shared, data, settings, with_pd_dev=False):
+    for dataset, eval_set, engine in split_engines(args.shared, data, settings, with_pd_dev=False):
         twins = near_miss_questions(args.shared, TRAINING_SETS[dataset], random.Random(7))
         withheld = {kind: [] for kind in KINDS}
         right = []

@@ -528,7 +528,7 @@ def split_sets(shared: Path, split: str = "dev", with_pd_dev: bool = True):
         yield "pd_dev", pd_dev
 
 
-def dev_engines(shared: Path, data: dict, settings: Settings, with_pd_dev: bool = True, split: str = "dev"):
+def split_engines(shared: Path, data: dict, settings: Settings, with_pd_dev: bool = True, split: str = "dev"):
     """For each set of the split (``split_sets``; dev unless told): its name, the set and an engine
     (reading with ``data``) over the set's open corpus, indexed in a temporary folder."""
     for dataset, eval_set in split_sets(shared, split, with_pd_dev):
@@ -542,7 +542,7 @@ def ranker_rows(shared: Path, data: dict, settings: Settings) -> tuple[list[np.n
     the candidates read as the engine reads them (retrieved over the open corpus of its set's train
     split, qa.answer.ranking.candidates)."""
     features, labels = [], []
-    for dataset, eval_set, engine in dev_engines(shared, data, settings, with_pd_dev=False, split="train"):
+    for dataset, eval_set, engine in split_engines(shared, data, settings, with_pd_dev=False, split="train"):
         for item in tqdm(eval_set.items, desc=f"span candidates {dataset}", unit="q", leave=False):
             try:
                 passages = engine.retrieve(item.question)
@@ -567,7 +567,7 @@ def calibration_rows(shared: Path, data: dict, settings: Settings) -> tuple[np.n
     each answerable one asked over the open corpus of its set, and again without its gold
     article; each unanswerable one (the People's Daily dev set has them) over the open corpus."""
     features, labels, answerable = [], [], []
-    for dataset, eval_set, engine in dev_engines(shared, data, settings):
+    for dataset, eval_set, engine in split_engines(shared, data, settings):
         for item in tqdm(eval_set.items, desc=f"calibrating {dataset}", unit="q", leave=False):
             retrieved = engine.retrieve(item.question, settings.top_k + 10)
             cases = [(retrieved[: settings.top_k], item.answerable)]

@@ -1,5 +1,5 @@
 """The span ranker (qa.answer.ranking) and its features (qa.answer.span_features) on small hand-made inputs,
-and the spans it chooses among (qa.answer.decoding.top_spans), with real LightGBM."""
+and the spans it chooses among (qa.answer.decoding.top_in_band), with real LightGBM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from qa.answer.decoding import MAX_ANSWER_CHARS, PassageSpan, best_spans, span_scores, top_spans
+from qa.answer.decoding import MAX_ANSWER_CHARS, PassageSpan, best_spans, span_scores, top_in_band
 from qa.answer.encoding import FLAGS, EncodedPassage
 from qa.answer.network import NEG
 from qa.answer.ranking import CANDIDATES, SpanRanker, candidates
@@ -41,7 +41,7 @@ def test_top_spans_are_the_band_s_best_in_order_and_the_first_is_the_best_passag
     start, end, no_answer, crossing = _scores(len(TEXT))
     start[1, 12:], end[1, 12:] = NEG, NEG  # as the network masks padding
     scores = (start, end, no_answer, crossing)
-    found = top_spans(*scores, texts, 15)
+    found = top_in_band(*span_scores(*scores, texts), texts, 15)
     assert len(found) == 15
     assert [s.log_probability for s in found] == sorted((s.log_probability for s in found), reverse=True)
     assert all(0 <= s.start < s.end <= len(texts[s.passage]) and s.end - s.start <= MAX_ANSWER_CHARS for s in found)

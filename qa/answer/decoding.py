@@ -95,15 +95,9 @@ def best_in_band(scores: torch.Tensor, null_lp: torch.Tensor, texts: list[str]) 
     return spans
 
 
-def top_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor, crossing: torch.Tensor,
-              texts: list[str], count: int) -> list[PassageSpan]:
-    """The count most probable spans over all passages together, best first, each within its
-    passage's text (the candidates qa.answer.ranking chooses among)."""
-    return top_in_band(*span_scores(start, end, no_answer, crossing, texts), texts, count)
-
-
 def top_in_band(scores: torch.Tensor, null_lp: torch.Tensor, texts: list[str], count: int) -> list[PassageSpan]:
-    """top_spans from the band span_scores made."""
+    """The count most probable spans over all passages together, best first, each within its passage's
+    text, from the band span_scores made (the candidates qa.answer.ranking chooses among)."""
     per_passage = scores.shape[1] * MAX_ANSWER_CHARS
     flat = scores.flatten()
     # Spans running past a passage's end (scored at the network's masking value) are in the band
@@ -113,7 +107,7 @@ def top_in_band(scores: torch.Tensor, null_lp: torch.Tensor, texts: list[str], c
     for value, index in zip(values.tolist(), indexes.tolist()):
         row, rest = divmod(index, per_passage)
         first, offset = divmod(rest, MAX_ANSWER_CHARS)
-        if first + offset >= len(texts[row]) or value == float("-inf"):
+        if first + offset >= len(texts[row]):
             continue
         spans.append(PassageSpan(row, first, first + offset + 1, value, float(null_lp[row])))
         if len(spans) == count:

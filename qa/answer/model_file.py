@@ -1,7 +1,9 @@
 """The reader's model file: weights, sizes, vocabulary and calibrator in one versioned bundle.
 
 The bundle also holds the words before a number that the training answers leave out
-(``left_out_prefixes``, qa.answer.prefixes; a bundle without them trims nothing).
+(``left_out_prefixes``, qa.answer.prefixes; a bundle without them trims nothing) and the
+span ranker (``span_ranker``: its feature names and trees as an ONNX graph, qa.answer.ranking; a
+bundle without one answers the reader's most probable span).
 
 The weights are those of every member of the reader ensemble (qa.answer.network.ReaderEnsemble;
 one member is a plain reader), all of one configuration and one vocabulary, and the same

@@ -37,7 +37,8 @@ AROUND = 15
 FAR = 400.0
 _NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万亿两]")
 _DATE = re.compile(r"[0-9０-９]+[年月日]")
-_CHAR, _WORD, _SENTENCE_CHARS, _SENTENCE_WORDS = (FLAGS.index(name) for name in FLAGS)
+_CHAR, _WORD = FLAGS.index("char_in_question"), FLAGS.index("word_in_question")
+_SENTENCE_CHARS, _SENTENCE_WORDS = FLAGS.index("sentence_char_coverage"), FLAGS.index("sentence_word_coverage")
 
 
 @dataclass
