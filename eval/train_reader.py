@@ -31,7 +31,7 @@
    both on this 2-core machine.
 4. Crossing heads: each member's fourth head (the probability that the answer holds a clause
    break, qa.answer.network) is fitted on its vectors of the training answer passages, its other
-   weights frozen (``fit_crossing``; ``--fit-crossing-only MODEL`` does this and steps 5 to 7
+   weights frozen (``fit_crossing``; ``--refit-heads MODEL`` does this and steps 5 to 7
    for a saved reader).
 5. Left-out prefixes: the words before a number that the real training answers leave out
    (qa.answer.prefixes) are counted and saved with the reader, which starts a span after them.
@@ -636,14 +636,13 @@ def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary,
     print(f"saved {args.out} after {time.time() - started:.0f} s", flush=True)
 
 
-def refit_crossing(train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
-                   started: float) -> None:
-    """``--fit-crossing-only``: the crossing heads, left-out prefixes and calibrator of a saved reader
+def refit_heads(train_examples: list[Example], dev_examples: dict[str, list[Example]], args, settings: Settings,
+                started: float) -> None:
+    """``--refit-heads``: the crossing heads, left-out prefixes, span ranker and calibrator of a saved reader
     fitted again, its other weights as they are. The source may predate the heads (model file format 3), so it is read
     without the version check and its members start with the heads at zero."""
-    data = torch.load(args.fit_crossing_only, map_location="cpu", weights_only=True)
-    training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --fit-crossing-only "
-                                                            f"{args.fit_crossing_only}")
+    data = torch.load(args.refit_heads, map_location="cpu", weights_only=True)
+    training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --refit-heads {args.refit_heads}")
     fit_heads_and_save(model_file.members_of(data, missing_ok="crossing."), CharVocabulary(data["vocabulary"]),
                        training, train_examples, dev_examples, args, settings, started, record_seconds=False)
 
@@ -686,7 +685,8 @@ def main() -> None:
     parser.add_argument("--calibrate-only", type=Path, help="refit the calibrator of this model file, no training")
     parser.add_argument("--no-span-ranker", dest="span_ranker", action="store_false",
                         help="answer the reader's most probable span, without a span ranker (qa.answer.ranking)")
-    parser.add_argument("--fit-crossing-only", type=Path,
+    # --fit-crossing-only: its first name, from when it fitted the crossing heads alone (model files record it).
+    parser.add_argument("--refit-heads", "--fit-crossing-only", type=Path,
                         help="refit the crossing heads, the left-out prefixes, the span ranker and then the calibrator of this model "
                              "file (also one saved before the heads existed), the rest of its weights as they are")
     args = parser.parse_args()
@@ -709,8 +709,8 @@ def main() -> None:
     if generated:
         print(f"{len(generated)} generated questions", flush=True)
         train_examples = train_examples + generated
-    if args.fit_crossing_only:
-        refit_crossing(train_examples, dev_examples, args, settings, started)
+    if args.refit_heads:
+        refit_heads(train_examples, dev_examples, args, settings, started)
         return
     swapped = swapped_examples(train_examples, args.swapped, args.seed) if args.swapped else []
     if swapped:

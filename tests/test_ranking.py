@@ -36,7 +36,7 @@ def _scores(length: int, rows: int = 2, seed: int = 0):
     return tuple(torch.randn(shape, generator=generator) for shape in [(rows, length), (rows, length), (rows,), (rows,)])
 
 
-def test_top_spans_are_the_band_s_best_in_order_and_the_first_is_the_best_passage_span():
+def test_top_in_band_gives_the_band_s_best_in_order_and_the_first_is_the_best_passage_span():
     texts = [TEXT, TEXT[:12]]  # the second passage is shorter: its padding must never be a span
     start, end, no_answer, crossing = _scores(len(TEXT))
     start[1, 12:], end[1, 12:] = NEG, NEG  # as the network masks padding

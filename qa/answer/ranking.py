@@ -80,7 +80,7 @@ class SpanRanker:
 
         if list(params["features"]) != list(SPAN_FEATURES) or params.get("version") != SPAN_FEATURE_VERSION:
             raise ValueError("the span ranker was trained for other span features; fit it again "
-                             "(eval/train_reader.py --fit-crossing-only)")
+                             "(eval/train_reader.py --refit-heads)")
         self.candidates = int(params["candidates"])
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one thread per question, as the reader
