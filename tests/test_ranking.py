@@ -114,3 +114,13 @@ def test_a_ranker_fitted_for_other_features_is_refused():
     params = SpanRanker.fit(*_questions(200, np.random.default_rng(1)))
     with pytest.raises(ValueError, match="other span features"):
         SpanRanker(dict(params, features=list(SPAN_FEATURES)[:-1]))
+
+
+def test_the_ranker_and_the_reader_graph_run_on_one_thread_each():
+    from qa.answer.model_file import load
+    from qa.answer.predictor import Predictor
+
+    predictor = Predictor(model=load())
+    for session in (predictor.ranker.session, predictor.network.session):
+        options = session.get_session_options()
+        assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1

@@ -4,7 +4,8 @@ Layers, lowest first: ``vocabulary`` (characters and tags as named data),
 ``encoding`` (question and passages to named per-character features),
 ``network`` (the reader network, trained in PyTorch), ``prefixes`` (words before a
 number that annotators leave out, counted in the training answers), ``graph`` (the same network
-exported to ONNX and run by ONNX Runtime when reading), ``decoding`` (best span per passage
+exported to ONNX and run by ONNX Runtime when reading; ``runtime`` makes the one-thread
+sessions it and the span ranker's trees run in), ``decoding`` (best span per passage
 and the most probable spans), ``span_features`` and ``ranking`` (the span ranker choosing the
 answer among those spans),
 ``confidence`` (probability that the chosen span is right), and ``predictor``

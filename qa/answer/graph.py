@@ -25,6 +25,7 @@ from torch import nn
 
 from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
 from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
+from qa.answer.runtime import one_thread_session
 
 INPUTS = tuple(field.name for field in fields(Batch))
 OUTPUTS = ("start", "end", "no_answer", "crossing")
@@ -72,16 +73,7 @@ class GraphReader:
     One instance serves many threads (ONNX Runtime sessions are safe to run concurrently)."""
 
     def __init__(self, graph: bytes):
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        # One thread per question, as the answer step is measured and served: the server's
-        # parallelism is its worker processes, not threads inside one reading.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # errors only
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.session = one_thread_session(graph)
 
     def __call__(self, batch: Batch) -> Scores:
         feeds = {name: getattr(batch, name).numpy() for name in INPUTS}

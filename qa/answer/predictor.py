@@ -110,8 +110,7 @@ class Predictor:
                  for span in best_in_band(*band, texts)]
         chosen = max(range(len(spans)), key=lambda i: spans[i].log_probability)
         if self.ranker is not None:
-            found = candidates(band, encoded, passages, question[:MAX_QUESTION_CHARS], self.left_out_prefixes,
-                               self.ranker.candidates)
+            found = self._candidates(question, passages, encoded, band, self.ranker.candidates)
             if found:
                 # The ranked answer stands for its passage among the passages' best spans, which the
                 # confidence compares (qa.answer.confidence).
@@ -125,8 +124,11 @@ class Predictor:
         passages, encoded, scores = self._scored(question, passages)
         if scores is None:
             return []
-        band = span_scores(*scores, [e.text for e in encoded])
-        return candidates(band, encoded, passages, question[:MAX_QUESTION_CHARS], self.left_out_prefixes, CANDIDATES)
+        return self._candidates(question, passages, encoded, span_scores(*scores, [e.text for e in encoded]), CANDIDATES)
+
+    def _candidates(self, question: str, passages: list[Passage], encoded: list, band: tuple, count: int) -> list[Candidate]:
+        """The count most probable spans of the band (decoding.span_scores) as the ranker reads them."""
+        return candidates(band, encoded, passages, question[:MAX_QUESTION_CHARS], self.left_out_prefixes, count)
 
     def confidence(self, reading: Reading) -> float:
         """The calibrated probability that the reading's chosen span is right (it must have one)."""

@@ -19,6 +19,7 @@ import torch
 from qa.answer.decoding import PassageSpan, top_in_band
 from qa.answer.encoding import EncodedPassage
 from qa.answer.prefixes import trim
+from qa.answer.runtime import one_thread_session
 from qa.answer.span_features import (
     CATEGORICAL,
     SPAN_FEATURE_VERSION,
@@ -76,18 +77,11 @@ class SpanRanker:
     every load measured by `qa bench` when LightGBM read the trees itself)."""
 
     def __init__(self, params: dict):
-        import onnxruntime
-
         if list(params["features"]) != list(SPAN_FEATURES) or params.get("version") != SPAN_FEATURE_VERSION:
             raise ValueError("the span ranker was trained for other span features; fit it again "
                              "(eval/train_reader.py --refit-heads)")
         self.candidates = int(params["candidates"])
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # one thread per question, as the reader
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(params["graph"].numpy().tobytes(), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = one_thread_session(params["graph"].numpy().tobytes())
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """The ranking scores of candidates' feature rows (qa.answer.span_features)."""
