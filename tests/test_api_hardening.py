@@ -172,3 +172,12 @@ def test_conversations_keep_a_bounded_number_of_turns(engine, settings):
             body = bounded_client.post("/api/chat", json={"message": "徐州缓缴社保多少", "conversation_id": conversation_id})
             conversation_id = body.json()["conversation_id"]
         assert len(app.state.conversations.get(conversation_id).turns) == 3
+
+
+def test_the_openai_endpoint_documents_the_413_it_answers_for_a_body_over_the_limit(client, settings):
+    big = json.dumps({"model": "qa", "messages": [{"role": "user", "content": "问" * settings.max_body_bytes}]}).encode()
+    response = _post(client, "/v1/chat/completions", big)
+    assert response.status_code == 413
+    assert str(settings.max_body_bytes) in response.json()["error"]["message"]
+    documented = client.get("/openapi.json").json()["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert "413" in documented

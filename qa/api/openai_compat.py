@@ -84,7 +84,9 @@ def model(model: str, engine: Engine = Depends(get_engine)) -> ModelCard:
     # Each server-sent event is {"data": a ChatCompletionChunk as JSON, or "[DONE]"}.
     responses={200: {"content": {"text/event-stream": {"schema": {
         "type": "object", "properties": {"data": {"type": "string"}}, "required": ["data"]}}},
-                     "description": "A ChatCompletion, or with stream: ChatCompletionChunk events ending with [DONE]"}},
+                     "description": "A ChatCompletion, or with stream: ChatCompletionChunk events ending with [DONE]"},
+               # Answered before routing (qa.api.body), in OpenAI's error shape (openai_errors.body_error).
+               413: {"model": OpenAIErrorResponse, "description": "Request body larger than QA_MAX_BODY_BYTES"}},
 )
 def chat_completions(request: ChatCompletionRequest, engine: Engine = Depends(get_engine)):
     """The answer to the last user message, earlier user messages resolving a follow-up as in /api/chat."""
