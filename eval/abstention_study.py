@@ -6,8 +6,11 @@ Every dev question of the training sets is read three ways over its split's open
 the passages retrieval brings (answerable), with its gold article taken out, and with every
 passage holding a gold answer taken out (both unanswerable: real negatives). Per reading it
 keeps the calibrator's features (qa.answer.confidence) and candidate ones: the share of the
-question's words and characters found in the chosen passage, and in the answer's sentence.
-Calibrators (logistic, as shipped, and LightGBM) are fitted in 5 folds grouped by article and
+question's words and characters found in the chosen passage, and in the answer's sentence; and
+the span ranker's signals (qa.answer.ranking): its score of the answer, the margin to its second
+choice, the softmax share of its choice among the candidates, and whether it kept the reader's
+first span. The People's Daily dev set's unanswerable questions are read over its open corpus as
+a third kind of negative. Calibrators (logistic, as shipped, and LightGBM) are fitted in 5 folds grouped by article and
 scored out of fold: ROC AUC and best balanced accuracy of answerable against each kind of
 negative, and exact match left after abstaining at the best balanced threshold.
 """
@@ -21,12 +24,14 @@ import numpy as np
 from train_reader import RIGHT_F1, best_balanced_threshold, split_engines, without_gold_article
 
 from qa.answer import model_file
+from qa.answer.decoding import span_scores
 from qa.answer.encoding import encode_question, words_of
+from qa.answer.span_features import span_features
 from qa.evaluation.metrics import exact_match, f1_score
 from qa.settings import Settings
 from qa.text import code_points, fold, sentence_around
 
-CASES = ("answerable", "no_gold_article", "no_answer_passage")
+CASES = ("answerable", "no_gold_article", "no_answer_passage", "unanswerable")
 COVERAGE = ("passage_words", "passage_chars", "sentence_words", "sentence_chars")
 
 
@@ -39,18 +44,34 @@ def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, flo
             sum(c in chars for c in asked) / max(len(asked), 1))
 
 
+def ranker_signals(predictor, question: str, passages: list) -> list[float]:
+    """The span ranker's score of its choice, the margin to its second, the softmax share of its choice
+    and whether it is the reader's first span (a single candidate: 0, 10, 1, 1)."""
+    passages, encoded, scores = predictor._scored(question, passages)
+    found = predictor._candidates(question, passages, encoded, span_scores(*scores, [e.text for e in encoded]),
+                                  predictor.ranker.candidates)
+    if len(found) < 2:
+        return [0.0, 10.0, 1.0, 1.0]
+    ranked = predictor.ranker.scores(span_features(found)).astype(np.float64)
+    order = np.argsort(-ranked, kind="stable")
+    share = np.exp(ranked - ranked.max())
+    return [ranked[order[0]], ranked[order[0]] - ranked[order[1]], share[order[0]] / share.sum(), float(order[0] == 0)]
+
+
 def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
     rows = []
-    for dataset, eval_set, engine in split_engines(shared, model, settings, with_pd_dev=False):
+    for dataset, eval_set, engine in split_engines(shared, model, settings):
         predictor = engine.predictor
         for item in eval_set.items:
+            if not item.question.strip() or len(item.question) > settings.max_question_chars:
+                continue
             retrieved = engine.retrieve(item.question, settings.top_k + 10)
             ways = {
                 "answerable": retrieved[: settings.top_k],
                 "no_gold_article": without_gold_article(retrieved, item.gold_article, settings.top_k),
                 "no_answer_passage": [p.model_copy() for p in retrieved
                                       if not any(a and a in p.chunk.text for a in item.answers)],
-            }
+            } if item.answerable else {"unanswerable": retrieved[: settings.top_k]}
             asked = encode_question(item.question, predictor.vocabulary)
             for case, passages in ways.items():
                 passages = passages[: settings.top_k]
@@ -68,7 +89,9 @@ def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
                     "features": reading.confidence_features(),
                     "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
                                  *coverage(asked, chunk.text, chunk.tags, *sentence)],
-                    "right": f1_score(answer, item.answers) >= RIGHT_F1, "em": exact_match(answer, item.answers),
+                    "ranker": ranker_signals(predictor, item.question, passages),
+                    "right": bool(item.answers) and f1_score(answer, item.answers) >= RIGHT_F1,
+                    "em": bool(item.answers) and exact_match(answer, item.answers),
                 })
     return rows
 
@@ -103,6 +126,7 @@ def scores(confidence: np.ndarray, case: np.ndarray, em: np.ndarray) -> str:
         cells.append(f"{roc_auc_score(labels, values):.3f} / {best_balanced_threshold(values, labels)[1]:.3f}")
     threshold = best_balanced_threshold(confidence, answerable)[0]
     cells.append(f"{np.mean(em[answerable] * (confidence[answerable] >= threshold)):.3f}")
+    cells.append(f"{np.mean(confidence[answerable] < threshold):.3f} / {np.mean(confidence[case == CASES[3]] < threshold):.3f}")
     return " | ".join(cells)
 
 
@@ -118,13 +142,16 @@ def main() -> None:
     groups = np.array([r["group"] for r in rows])
     base = np.array([r["features"] for r in rows])
     extra = np.array([r["coverage"] for r in rows])
+    ranker = np.array([r["ranker"] for r in rows])
     print(f"{len(rows)} readings; EM of the answerable ones without abstaining "
           f"{em[case == 'answerable'].mean():.3f}")
     print("| calibrator | features | AUC / balanced accuracy, gold article out | same, answer passages out"
-          " | dev EM after abstaining |")
-    print("|---|---|---|---|---:|")
+          " | same, unanswerable questions | dev EM after abstaining | withheld: answerable / unanswerable |")
+    print("|---|---|---|---|---|---:|---|")
     sets = {"shipped": base, "+ passage coverage": np.column_stack([base, extra[:, :2]]),
-            "+ sentence coverage": np.column_stack([base, extra[:, 2:]]), "+ both": np.column_stack([base, extra])}
+            "+ sentence coverage": np.column_stack([base, extra[:, 2:]]), "+ both": np.column_stack([base, extra]),
+            "+ ranker": np.column_stack([base, ranker]), "+ ranker margin and share": np.column_stack([base, ranker[:, 1:3]]),
+            "+ ranker kept the reader's first": np.column_stack([base, ranker[:, 3]])}
     for kind in ("logistic", "lightgbm"):
         for name, features in sets.items():
             print(f"| {kind} | {name} | {scores(out_of_fold(features, right, groups, kind), case, em)} |", flush=True)

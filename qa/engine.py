@@ -144,7 +144,7 @@ class Engine:
         started = time.perf_counter()
         # The reader's analysis of the question needs no passages: made in a thread while the question is
         # encoded and searched (qa.background).
-        analysing = beside(self.predictor.analyse, question) if self.settings.parallel_retrieval else None
+        analysing = beside(self.predictor.analyse, question) if self.retriever.parallel else None
         passages = self.retrieve(question, top_k)
         answer = self.answer(question, passages, analysing.result() if analysing is not None else None)
         answer.timings_ms["retrieve"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["answer"], 3)

@@ -75,9 +75,9 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.2, ge=0.0, le=1.0)
     rrf_k: int = Field(60, ge=1)
     # BM25 searched, and the reader's analysis of the question made, in threads while the question is
-    # encoded and FAISS searched (both release the GIL; qa.background): at 1,000,002 chunks the two
-    # searches took 13.8 ms p50 together instead of 19.8 one after the other.
-    parallel_retrieval: bool = True
+    # encoded and FAISS searched (both release the GIL; qa.background). None (auto): in threads from
+    # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus, one after the other below (HybridRetriever).
+    parallel_retrieval: bool | None = None
 
     # Answers.
     # None: the threshold saved with the reader, chosen on the dev split (eval/train_reader.py).

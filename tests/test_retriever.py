@@ -1,12 +1,13 @@
 """Hybrid retrieval (qa.retriever) on the seed index: BM25 searched beside FAISS gives what one after the
 other gives, in this process and in a process forked after questions were asked; so does the reader's
-analysis of the question made beside retrieval."""
+analysis of the question made beside retrieval. Unset, threads are used for large indexes only."""
 
 from __future__ import annotations
 
 import multiprocessing
 
-from qa.retriever import HybridRetriever
+from qa.engine import Engine
+from qa.retriever import PARALLEL_FROM_CHUNKS, HybridRetriever, searches_in_parallel
 
 QUESTIONS = ["徐州缓缴社保多少", "株洲截至4月底签约了多少个项目？", "谁是局长", "营商环境怎么样"]
 
@@ -39,8 +40,21 @@ def test_a_forked_process_searches_with_threads_of_its_own(engine, settings):
     assert child.exitcode == 0 and queue.get(timeout=5) == expected
 
 
-def test_asking_with_the_question_analysed_beside_retrieval_answers_as_retrieving_then_answering(engine):
-    assert engine.settings.parallel_retrieval
+def test_retrieval_runs_in_threads_as_set_and_by_index_size_when_unset(engine, settings):
+    small = engine.index.manifest.chunks
+    assert small < PARALLEL_FROM_CHUNKS
+    unset = settings.model_copy(update={"parallel_retrieval": None, "backend": "local"})
+    assert not searches_in_parallel(engine.index, unset)
+    assert searches_in_parallel(engine.index, unset.model_copy(update={"parallel_retrieval": True}))
+    assert not searches_in_parallel(engine.index, unset.model_copy(update={"parallel_retrieval": False}))
+    # Milvus searches are round trips to its server: in a thread whatever the size.
+    assert searches_in_parallel(engine.index, unset.model_copy(update={"backend": "milvus"}))
+    assert HybridRetriever(engine.index, unset).parallel is False
+
+
+def test_asking_with_the_question_analysed_beside_retrieval_answers_as_retrieving_then_answering(engine, settings):
+    engine = Engine(engine.index, settings.model_copy(update={"parallel_retrieval": True}), reuse=engine)
+    assert engine.retriever.parallel
     for question in ["徐州缓缴社保多少", "株洲截至4月底签约了多少个项目？"]:
         asked = engine.ask(question)
         in_turn = engine.answer(question, engine.retrieve(question))
