@@ -10,10 +10,11 @@ from qa.tokenization import tokenize
 from qa.types import Passage
 
 # Chunks from which BM25 is searched in a thread beside encoding and FAISS (QA_PARALLEL_RETRIEVAL unset).
-# The hand-off to a thread costs more than it saves while BM25 is quick: `Engine.ask` p50 over 300 `qa bench`
-# questions, in threads / one after the other, 1,010 chunks 8.6–9.4 / 8.2–8.3 ms, 10,016 chunks
-# 9.4–11.0 / 8.9–9.3, 100,006 chunks 11.3–13.1 / 11.1–11.9, 1,000,002 chunks 16.7 / 20.5–20.7 (BM25 alone
-# 0.2, 0.3, 0.5 and 5.1 ms). Between the last two sizes measured, where BM25 takes about 1 ms.
+# The hand-off to a thread costs as much as it saves while BM25 is quick: `Engine.ask` p50 over the `qa bench`
+# questions, each asked once in a fresh process, in threads / one after the other: 1,010 chunks 9.7–10.3 /
+# 9.7–10.0 ms, 10,016 chunks 11.4–11.6 / 11.4, 100,006 chunks 13.3–14.1 / 12.3–12.6, 1,000,002 chunks
+# 20.3–21.4 / 23.1–23.2 (BM25 alone 0.2, 0.3, 0.5 and 5.1 ms; eval/ABLATIONS.md). Between the last two
+# sizes measured, where BM25 takes about 1 ms.
 PARALLEL_FROM_CHUNKS = 200_000
 
 
