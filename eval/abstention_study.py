@@ -9,7 +9,8 @@ keeps the calibrator's features (qa.answer.confidence) and candidate ones: the s
 question's words and characters found in the chosen passage, and in the answer's sentence; and
 the span ranker's signals (qa.answer.ranking): its score of the answer, the margin to its second
 choice, the softmax share of its choice among the candidates, and whether it kept the reader's
-first span. The People's Daily dev set's unanswerable questions are read over its open corpus as
+first span; and the shares of the question's subject parts (names, places, organisations, dates)
+the chosen passage and the answer's sentence do not hold. The People's Daily dev set's unanswerable questions are read over its open corpus as
 a third kind of negative. Calibrators (logistic, as shipped, and LightGBM) are fitted in 5 folds grouped by article and
 scored out of fold: ROC AUC and best balanced accuracy of answerable against each kind of
 negative, and exact match left after abstaining at the best balanced threshold.
@@ -26,6 +27,7 @@ from train_reader import RIGHT_F1, best_balanced_threshold, split_engines, witho
 from qa.answer import model_file
 from qa.answer.decoding import span_scores
 from qa.answer.encoding import encode_question, words_of
+from qa.answer.question import subject_of
 from qa.answer.span_features import span_features
 from qa.evaluation.metrics import exact_match, f1_score
 from qa.settings import Settings
@@ -42,6 +44,18 @@ def coverage(question, text: str, tags, low: int, high: int) -> tuple[float, flo
     asked = question.code_points.tolist()
     return (len(question.words & words) / max(len(question.words), 1),
             sum(c in chars for c in asked) / max(len(asked), 1))
+
+
+def subject_missing(question: str, passage: str, sentence: str) -> list[float]:
+    """Shares of the question's subject parts (names, places, organisations, dates, quoted names;
+    qa.answer.question.subject_of) that the chosen passage, and the answer's sentence, do not hold;
+    and whether the passage misses any (0, 0, 0 for a question without one)."""
+    parts = [fold(part) for part in subject_of(question)]
+    if not parts:
+        return [0.0, 0.0, 0.0]
+    passage, sentence = fold(passage), fold(sentence)
+    missing = sum(part not in passage for part in parts)
+    return [missing / len(parts), sum(part not in sentence for part in parts) / len(parts), float(missing > 0)]
 
 
 def ranker_signals(predictor, question: str, passages: list) -> list[float]:
@@ -90,6 +104,7 @@ def readings(shared: Path, model: dict, settings: Settings) -> list[dict]:
                     "coverage": [*coverage(asked, chunk.text, chunk.tags, 0, len(chunk.text)),
                                  *coverage(asked, chunk.text, chunk.tags, *sentence)],
                     "ranker": ranker_signals(predictor, item.question, passages),
+                    "subject": subject_missing(item.question, chunk.text, chunk.text[sentence[0]:sentence[1]]),
                     "right": bool(item.answers) and f1_score(answer, item.answers) >= RIGHT_F1,
                     "em": bool(item.answers) and exact_match(answer, item.answers),
                 })
@@ -143,6 +158,7 @@ def main() -> None:
     base = np.array([r["features"] for r in rows])
     extra = np.array([r["coverage"] for r in rows])
     ranker = np.array([r["ranker"] for r in rows])
+    subject = np.array([r["subject"] for r in rows])
     print(f"{len(rows)} readings; EM of the answerable ones without abstaining "
           f"{em[case == 'answerable'].mean():.3f}")
     print("| calibrator | features | AUC / balanced accuracy, gold article out | same, answer passages out"
@@ -151,7 +167,9 @@ def main() -> None:
     sets = {"shipped": base, "+ passage coverage": np.column_stack([base, extra[:, :2]]),
             "+ sentence coverage": np.column_stack([base, extra[:, 2:]]), "+ both": np.column_stack([base, extra]),
             "+ ranker": np.column_stack([base, ranker]), "+ ranker margin and share": np.column_stack([base, ranker[:, 1:3]]),
-            "+ ranker kept the reader's first": np.column_stack([base, ranker[:, 3]])}
+            "+ ranker kept the reader's first": np.column_stack([base, ranker[:, 3]]),
+            "+ subject parts missing": np.column_stack([base, subject]),
+            "+ subject parts missing from the passage": np.column_stack([base, subject[:, [0, 2]]])}
     for kind in ("logistic", "lightgbm"):
         for name, features in sets.items():
             print(f"| {kind} | {name} | {scores(out_of_fold(features, right, groups, kind), case, em)} |", flush=True)
