@@ -14,6 +14,8 @@ import json
 from functools import partial
 from pathlib import Path
 
+from qa.retriever import PARALLEL_FROM_CHUNKS
+
 # The issue's targets (issue 12), checked at the size they are stated for.
 TARGETS = {"build_chunks_per_s": 1000, "build_over_encoder": 1.5, "ask_p50_ms": 10, "ask_p99_ms": 30, "http16_rps": 300, "http16_p99_ms": 100}
 TARGET_SIZE = 100_000
@@ -84,6 +86,17 @@ def _targets(entry: dict) -> list[str]:
     return lines
 
 
+def _threads(settings: dict) -> str:
+    """Whether BM25 ran in a thread beside encoding and FAISS (QA_PARALLEL_RETRIEVAL; unset, by index size)."""
+    if "parallel_retrieval" not in settings:  # results of runs before the setting was recorded: always then
+        return "BM25 searched in a thread beside encoding and FAISS"
+    chosen = settings["parallel_retrieval"]
+    if chosen is None:
+        return (f"BM25 searched in a thread beside encoding and FAISS from {PARALLEL_FROM_CHUNKS:,} chunks, "
+                "one after the other below (QA_PARALLEL_RETRIEVAL unset)")
+    return f"BM25 searched {'in a thread beside' if chosen else 'one after the other with'} encoding and FAISS (QA_PARALLEL_RETRIEVAL={str(chosen).lower()})"
+
+
 def markdown(results: dict) -> str:
     """RESULTS.md: how it was measured, a table per concern, which stage dominates at each size."""
     sizes = results["sizes"]
@@ -94,7 +107,8 @@ def markdown(results: dict) -> str:
         f"Regenerate with `{results['command']}` (writes this file, `results.json` and the plots here).",
         f"Measured {results['started_at']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}; "
         f"encoder {results['settings']['embed_model']}, fusion {results['settings']['fusion']}, "
-        f"top {results['settings']['top_k']} of {results['settings']['candidates']} candidates.",
+        f"top {results['settings']['top_k']} of {results['settings']['candidates']} candidates; "
+        f"{_threads(results['settings'])}.",
         "",
         "Corpora: the seed articles of `corpus/`, then People's Daily (July–October 2023) articles as they are, "
         "then articles recombined from their sentences at random (read from `../shared/corpora/` at run time, "

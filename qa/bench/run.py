@@ -73,7 +73,8 @@ def run_bench(
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {"embed_model": settings.embed_model, "dense_index": dense_index, "fusion": settings.fusion,
-                     "top_k": settings.top_k, "candidates": settings.candidates, "seed": seed},
+                     "top_k": settings.top_k, "candidates": settings.candidates, "seed": seed,
+                     "parallel_retrieval": settings.parallel_retrieval},
         "sizes": [],
     }
     earlier = _earlier_results(report_dir) if keep_build else {}
