@@ -19,6 +19,7 @@ from qa.answer.predictor import Predictor
 from qa.backends import get_backend
 from qa.backends.base import LoadedIndex
 from qa.background import beside
+from qa.heap import settle
 from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
@@ -113,8 +114,10 @@ class Engine:
         return info.title if info is not None else article_id
 
     def warm_up(self) -> None:
-        """Answer one question now, so that the first real question does not pay for loading models."""
+        """Answer one question now, so that the first real question does not pay for loading models; then
+        leave what loading made out of the garbage collector's full collections (qa.heap)."""
         self.ask(WARM_UP_QUESTION)
+        settle()
 
     def check_question(self, question: str) -> str:
         """The question stripped, or a clear error for an empty or over-long one."""

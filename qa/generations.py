@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from qa.backends import get_backend
 from qa.engine import Engine
+from qa.heap import settle
 from qa.manifest import IndexProblem
 from qa.settings import Settings
 
@@ -126,6 +127,7 @@ class LiveEngine:
                 return f"{error}; {still}"
             with self._lock:
                 self._engine = engine
+            settle()  # the new generation's objects out of full collections, the last one's cycles collected
             log.info("now serving generation %s of %s", engine.index.manifest.generation[:8], self.folder)
             return None
 
