@@ -25,7 +25,6 @@ import numpy as np
 from train_reader import RIGHT_F1, best_balanced_threshold, split_engines, without_gold_article
 
 from qa.answer import model_file
-from qa.answer.decoding import span_scores
 from qa.answer.encoding import encode_question, words_of
 from qa.answer.question import subject_of
 from qa.answer.span_features import span_features
@@ -61,9 +60,7 @@ def subject_missing(question: str, passage: str, sentence: str) -> list[float]:
 def ranker_signals(predictor, question: str, passages: list) -> list[float]:
     """The span ranker's score of its choice, the margin to its second, the softmax share of its choice
     and whether it is the reader's first span (a single candidate: 0, 10, 1, 1)."""
-    passages, encoded, scores = predictor._scored(question, passages)
-    found = predictor._candidates(question, passages, encoded, span_scores(*scores, [e.text for e in encoded]),
-                                  predictor.ranker.candidates)
+    found = predictor.candidates(question, passages)
     if len(found) < 2:
         return [0.0, 10.0, 1.0, 1.0]
     ranked = predictor.ranker.scores(span_features(found)).astype(np.float64)
