@@ -24,7 +24,7 @@ from qa.manifest import IndexMissingError
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
 from qa.retriever import HybridRetriever
-from qa.settings import MAX_TOP_K, Settings, get_settings
+from qa.settings import MAX_TOP_K, Settings, get_settings, reads_in_parallel
 from qa.store import ArticleInfo
 from qa.text import sentence_around
 from qa.types import Answer, Passage, PassageInfo
@@ -61,12 +61,13 @@ class Engine:
         title = self._title
         if reuse is not None and model is None:
             self.reranker, self.reader = reuse.reranker, reuse.reader
-            self.predictor = reuse.predictor.with_title(title)
+            self.predictor = reuse.predictor.sharing(title, reads_in_parallel(settings))
             return
         # Optional heavier stages, off unless a model is configured.
         self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         self.reader = NeuralReader(settings.reader_model) if settings.reader_model else None
-        self.predictor = Predictor(title=title, model=model, abstain_threshold=settings.abstain_threshold)
+        self.predictor = Predictor(title=title, model=model, abstain_threshold=settings.abstain_threshold,
+                                   parallel=reads_in_parallel(settings))
 
     @classmethod
     def load(

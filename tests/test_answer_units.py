@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -102,7 +104,7 @@ def test_network_scores_ignore_padding():
 
 def test_the_exported_graph_scores_as_the_trained_network_for_any_batch_shape():
     network = _network()
-    graph = GraphReader(export(network))
+    graph = GraphReader([export(network)])
     question = encode_question("全市新增多少就业岗位", VOCABULARY)
     texts = ["增长5%", "全市新增就业岗位3.2万个，同比增长5%。" * 12]
     passages = [encode_passage(t, [(1, "x")] * len(t), question, VOCABULARY) for t in texts]
@@ -121,14 +123,44 @@ def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
     question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
     passage = encode_passage("全市新增就业岗位3.2万个", [(2, "n"), (2, "v"), (4, "n"), (5, "m")], question, VOCABULARY)
     batch = collate([(question, passage)])
+    graphs = GraphReader([export(first), export(second)])
     with torch.inference_mode():
         a, b = first(batch), second(batch)
-        pair = GraphReader(export(ReaderEnsemble([first, second])))(batch)
+        eager = ReaderEnsemble([first, second])(batch)
         alone = ReaderEnsemble([first])(batch)
-    for x, y, mean in zip(a, b, pair):
+    for x, y, mean, in_turn, at_once in zip(a, b, eager, graphs(batch), graphs(batch, parallel=True), strict=True):
         assert torch.allclose(mean, (x + y) / 2, atol=1e-5)
+        assert torch.allclose(in_turn, mean, atol=1e-5)
+        assert torch.equal(in_turn, at_once)
     for x, y in zip(a, alone):
         assert torch.equal(x, y)
+
+
+class _ThreadNoting:
+    """An ONNX Runtime session that notes the thread each run is made on, and runs as the session does."""
+
+    def __init__(self, session):
+        self.session, self.threads = session, []
+
+    def run(self, *arguments):
+        self.threads.append(threading.current_thread().name)
+        return self.session.run(*arguments)
+
+
+def test_the_members_read_at_once_only_when_asked():
+    first = _network()
+    torch.manual_seed(2)
+    graphs = GraphReader([export(first), export(ReaderNetwork(first.config).eval())])
+    graphs.sessions = [_ThreadNoting(session) for session in graphs.sessions]
+    question = encode_question("新增多少", VOCABULARY)
+    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
+    graphs(batch)
+    graphs(batch, parallel=True)
+    here = threading.current_thread().name
+    assert graphs.sessions[0].threads == [here, here]  # the first member reads on the question's thread
+    assert graphs.sessions[1].threads[0] == here and graphs.sessions[1].threads[1] != here
+    with pytest.raises(ValueError):
+        GraphReader([])
 
 
 def test_best_span_equals_the_best_allowed_pair_by_brute_force():

@@ -1,10 +1,16 @@
 """The engine end to end over the real seed index: answers, sources, abstention, errors, threads."""
 
+import json
+import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from qa.engine import EmptyQuestionError, QuestionTooLongError
+from qa.engine import EmptyQuestionError, Engine, QuestionTooLongError
+from qa.settings import reads_in_parallel
+
+SEEDS = Path(__file__).resolve().parent.parent / "eval" / "seeds.jsonl"
 
 
 def test_an_answer_is_cut_from_its_sentence_and_article(engine):
@@ -55,3 +61,24 @@ def test_one_engine_answers_from_many_threads(engine):
 def test_documents_list_titles_and_chunk_counts(engine):
     articles = engine.articles()
     assert len(articles) == 2 and all(a.chunk_count > 10 for a in articles)
+
+
+def test_reading_in_threads_answers_as_reading_in_turn(engine, settings):
+    at_once = Engine(engine.index, settings.model_copy(update={"parallel_reading": True}), reuse=engine)
+    in_turn = Engine(engine.index, settings.model_copy(update={"parallel_reading": False}), reuse=engine)
+    assert at_once.predictor.parallel and not in_turn.predictor.parallel
+    assert at_once.predictor.network is in_turn.predictor.network  # one model, shared
+    questions = [json.loads(line)["question"] for line in SEEDS.read_text("utf-8").splitlines() if line.strip()]
+    for question in questions[:12]:
+        a, b = at_once.ask(question), in_turn.ask(question)
+        assert (a.answer, a.confidence, a.abstained) == (b.answer, b.confidence, b.abstained)
+
+
+def test_reading_in_threads_as_set_and_by_core_count_when_unset(settings, monkeypatch):
+    unset = settings.model_copy(update={"parallel_reading": None})
+    assert reads_in_parallel(unset.model_copy(update={"parallel_reading": True}))
+    assert not reads_in_parallel(unset.model_copy(update={"parallel_reading": False}))
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert not reads_in_parallel(unset)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert reads_in_parallel(unset)

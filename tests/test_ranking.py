@@ -116,11 +116,12 @@ def test_a_ranker_fitted_for_other_features_is_refused():
         SpanRanker(dict(params, features=list(SPAN_FEATURES)[:-1]))
 
 
-def test_the_ranker_and_the_reader_graph_run_on_one_thread_each():
+def test_the_ranker_and_each_reader_graph_run_on_one_thread_each():
     from qa.answer.model_file import load
     from qa.answer.predictor import Predictor
 
     predictor = Predictor(model=load())
-    for session in (predictor.ranker.session, predictor.network.session):
+    assert len(predictor.network.sessions) == 2  # the shipped reader's two members, a graph each
+    for session in (predictor.ranker.session, *predictor.network.sessions):
         options = session.get_session_options()
         assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1

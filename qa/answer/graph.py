@@ -1,8 +1,9 @@
-"""The reader network as an ONNX graph, run by ONNX Runtime: how answers are read when serving.
+"""The reader network as ONNX graphs, run by ONNX Runtime: how answers are read when serving.
 
-``export`` writes a trained network (one reader or an ensemble) as an ONNX graph
-when the model file is made (qa.answer.model_file.bundle); ``GraphReader`` runs
-that graph. Training stays in PyTorch; reading does not need it.
+``export`` writes a trained network as an ONNX graph when the model file is made
+(qa.answer.model_file.bundle), one graph per member of the ensemble; ``GraphReader``
+runs them and averages their scores as the ensemble does. Training stays in PyTorch;
+reading does not need it.
 
 Why: on one CPU thread ONNX Runtime reads a question's passages in about two
 thirds of the time of the same network traced and frozen with TorchScript (news
@@ -26,6 +27,7 @@ from torch import nn
 from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
 from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
 from qa.answer.runtime import one_thread_session
+from qa.background import beside
 
 INPUTS = tuple(field.name for field in fields(Batch))
 OUTPUTS = ("start", "end", "no_answer", "crossing")
@@ -68,13 +70,24 @@ def export(network: ReaderNetwork | ReaderEnsemble) -> bytes:
 
 
 class GraphReader:
-    """Start, end, no-answer and crossing scores of a batch from an exported graph, on one thread.
+    """Start, end, no-answer and crossing scores of a batch from the exported graphs of an ensemble's members
+    (one graph: a single reader), averaged as qa.answer.network.ReaderEnsemble averages them.
 
-    One instance serves many threads (ONNX Runtime sessions are safe to run concurrently)."""
+    Each graph runs on one thread; with ``parallel`` the members run at once, all but the first in the
+    shared pool of qa.background. One instance serves many threads (ONNX Runtime sessions are safe to run
+    concurrently)."""
 
-    def __init__(self, graph: bytes):
-        self.session = one_thread_session(graph)
+    def __init__(self, graphs: list[bytes]):
+        if not graphs:
+            raise ValueError("a reader needs the graph of at least one member")
+        self.sessions = [one_thread_session(graph) for graph in graphs]
 
-    def __call__(self, batch: Batch) -> Scores:
+    def __call__(self, batch: Batch, parallel: bool = False) -> Scores:
         feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
-        return tuple(torch.from_numpy(scores) for scores in self.session.run(list(OUTPUTS), feeds))
+        run = lambda session: session.run(list(OUTPUTS), feeds)  # noqa: E731
+        first, *others = self.sessions
+        pending = [beside(run, session) for session in others] if parallel else []
+        members = [run(first)] + ([future.result() for future in pending] if parallel else [run(s) for s in others])
+        if len(members) == 1:
+            return tuple(torch.from_numpy(scores) for scores in members[0])
+        return tuple(torch.from_numpy(np.stack(parts).mean(0)) for parts in zip(*members))

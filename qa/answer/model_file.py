@@ -6,8 +6,8 @@ span ranker (``span_ranker``: its feature names and trees as an ONNX graph, qa.a
 bundle without one answers the reader's most probable span).
 
 The weights are those of every member of the reader ensemble (qa.answer.network.ReaderEnsemble;
-one member is a plain reader), all of one configuration and one vocabulary, and the same
-network exported as one ONNX graph (qa.answer.graph), which is what reads when serving.
+one member is a plain reader), all of one configuration and one vocabulary, and each member
+exported as an ONNX graph (qa.answer.graph), which is what reads when serving.
 
 The bundle records the feature names and the vocabulary, tag and feature
 versions it was trained with; loading refuses a bundle made for other ones,
@@ -27,8 +27,8 @@ from qa.answer.network import ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import POS_VERSION, VOCABULARY_VERSION, CharVocabulary
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "reader.pt"
-FORMAT = 4  # 2: the weights of several members ("states"); 3: their ensemble as an ONNX graph ("graph");
-# 4: members with a crossing head, the graph with its output
+FORMAT = 5  # 2: the weights of several members ("states"); 3: their ensemble as an ONNX graph ("graph");
+# 4: members with a crossing head, the graph with its output; 5: a graph per member ("graphs"), read at once
 
 
 def versions() -> dict:
@@ -49,15 +49,15 @@ class ModelMismatchError(ValueError):
 
 def bundle(members: list[ReaderNetwork], vocabulary: CharVocabulary, calibrator: dict, training: dict) -> dict:
     """Everything a Predictor needs, ready for torch.save: the members' weights, read as one ensemble,
-    and that ensemble exported as a graph."""
+    and each member exported as a graph."""
     ensemble = ReaderEnsemble(members)  # the same configuration for all, or an error now rather than at load
     return {
         "versions": versions(),
         "config": members[0].config.to_dict(),
         "vocabulary": vocabulary.chars,
         "states": [{name: tensor.detach().clone() for name, tensor in member.state_dict().items()} for member in members],
-        # As a byte tensor: torch.save pickles plain bytes as text, which nearly doubles their size.
-        "graph": torch.frombuffer(bytearray(export(ensemble)), dtype=torch.uint8),
+        # As byte tensors: torch.save pickles plain bytes as text, which nearly doubles their size.
+        "graphs": [torch.frombuffer(bytearray(export(member)), dtype=torch.uint8) for member in ensemble.members],
         "calibrator": calibrator,
         "training": training,
     }
@@ -103,5 +103,6 @@ def members_of(data: dict, missing_ok: str | None = None) -> list[ReaderNetwork]
 
 
 def reader_of(data: dict) -> tuple[GraphReader, CharVocabulary, Calibrator]:
-    """What reading needs from a bundle: its graph, ready to run, vocabulary and calibrator."""
-    return GraphReader(data["graph"].numpy().tobytes()), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+    """What reading needs from a bundle: its members' graphs, ready to run, vocabulary and calibrator."""
+    graphs = [graph.numpy().tobytes() for graph in data["graphs"]]
+    return GraphReader(graphs), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])

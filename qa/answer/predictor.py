@@ -60,7 +60,14 @@ class Reading:
 class Predictor:
     """Reads passages and picks the answer span; one instance serves many threads."""
 
-    def __init__(self, title: Callable[[str], str] = str, model: dict | None = None, abstain_threshold: float | None = None):
+    def __init__(
+        self,
+        title: Callable[[str], str] = str,
+        model: dict | None = None,
+        abstain_threshold: float | None = None,
+        parallel: bool = False,
+    ):
+        """parallel: the reader's members read at once, in threads (qa.answer.graph); else one after the other."""
         data = model or load()
         self.network, self.vocabulary, self.calibrator = reader_of(data)
         # Words before a number that annotators leave out (qa.answer.prefixes), learned with the reader;
@@ -71,11 +78,13 @@ class Predictor:
         self.ranker = SpanRanker(data["span_ranker"]) if data.get("span_ranker") else None
         self.title = title
         self.threshold = self.calibrator.threshold if abstain_threshold is None else abstain_threshold
+        self.parallel = parallel
 
-    def with_title(self, title: Callable[[str], str]) -> "Predictor":
-        """The same model (shared, read-only) naming articles with another lookup: for a new index generation."""
+    def sharing(self, title: Callable[[str], str], parallel: bool) -> "Predictor":
+        """The same model (shared, read-only) naming articles with another lookup and reading as parallel says:
+        for a new index generation or other settings."""
         twin = copy.copy(self)
-        twin.title = title
+        twin.title, twin.parallel = title, parallel
         return twin
 
     def analyse(self, question: str) -> EncodedQuestion:
@@ -94,7 +103,7 @@ class Predictor:
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
         ]
         with torch.inference_mode():
-            scores = self.network(collate([(asked, e) for e in encoded]))
+            scores = self.network(collate([(asked, e) for e in encoded]), self.parallel)
         return passages, encoded, scores
 
     def read(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Reading:

@@ -97,6 +97,13 @@ def _threads(settings: dict) -> str:
     return f"BM25 searched {'in a thread beside' if chosen else 'one after the other with'} encoding and FAISS (QA_PARALLEL_RETRIEVAL={str(chosen).lower()})"
 
 
+def _reading(settings: dict) -> str:
+    """Whether the reader's members read at once, in threads (QA_PARALLEL_READING; as the run resolved it)."""
+    if "parallel_reading" not in settings:  # results of runs before members could read at once
+        return "the reader's members read one after the other"
+    return f"the reader's members read {'at once, in threads' if settings['parallel_reading'] else 'one after the other'}"
+
+
 def markdown(results: dict) -> str:
     """RESULTS.md: how it was measured, a table per concern, which stage dominates at each size."""
     sizes = results["sizes"]
@@ -108,7 +115,7 @@ def markdown(results: dict) -> str:
         f"Measured {results['started_at']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}; "
         f"encoder {results['settings']['embed_model']}, fusion {results['settings']['fusion']}, "
         f"top {results['settings']['top_k']} of {results['settings']['candidates']} candidates; "
-        f"{_threads(results['settings'])}.",
+        f"{_threads(results['settings'])}; {_reading(results['settings'])}.",
         "",
         "Corpora: the seed articles of `corpus/`, then People's Daily (July–October 2023) articles as they are, "
         "then articles recombined from their sentences at random (read from `../shared/corpora/` at run time, "

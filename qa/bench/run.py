@@ -17,6 +17,7 @@ from qa.bench.measure import measure_size
 from qa.bench.report import analyse, write_report
 from qa.dense import resolve_kind
 from qa.manifest import MANIFEST_FILE
+from qa.settings import reads_in_parallel
 
 DEFAULT_SIZES = (10_000, 100_000)
 
@@ -74,7 +75,7 @@ def run_bench(
         "machine": machine(),
         "settings": {"embed_model": settings.embed_model, "dense_index": dense_index, "fusion": settings.fusion,
                      "top_k": settings.top_k, "candidates": settings.candidates, "seed": seed,
-                     "parallel_retrieval": settings.parallel_retrieval},
+                     "parallel_retrieval": settings.parallel_retrieval, "parallel_reading": reads_in_parallel(settings)},
         "sizes": [],
     }
     earlier = _earlier_results(report_dir) if keep_build else {}
