@@ -17,6 +17,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from qa.page_cache import read_span
+
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 # Chunks from which "auto" builds HNSW. Exact search grows linearly: measured by `qa bench` (bench/RESULTS.md),
 # flat FAISS p50 was 2.6 ms at 10k chunks and 16 ms at 100k, HNSW 0.35 ms at 100k with recall@10 0.96.
@@ -42,7 +44,6 @@ def resolve_kind(kind: str, chunks: int) -> str:
 # FAISS index files open with the same header: a four-byte type code, then the dimension (int32) and the
 # vector count (int64), little-endian (faiss/impl/index_read.cpp, read_index_header).
 _HEADER = struct.Struct("<4siq")
-_READ_AHEAD_BLOCK = 8 << 20
 
 
 def read_ahead_all_but_vectors(path: str | Path) -> int:
@@ -66,19 +67,8 @@ def read_ahead_all_but_vectors(path: str | Path) -> int:
         head = size - vectors - ids
         if dim <= 0 or count < 0 or head < 0:
             return 0
-        read = _read_span(file, 0, head)
-        return read + _read_span(file, size - ids, ids)
-
-
-def _read_span(file, start: int, length: int) -> int:
-    file.seek(start)
-    read = 0
-    while read < length:
-        block = file.read(min(_READ_AHEAD_BLOCK, length - read))
-        if not block:
-            break
-        read += len(block)
-    return read
+        read = read_span(file, 0, head)
+        return read + read_span(file, size - ids, ids)
 
 
 class DenseIndex:

@@ -21,6 +21,7 @@ from qa.backends.base import LoadedIndex
 from qa.background import beside
 from qa.heap import settle
 from qa.manifest import IndexMissingError
+from qa.page_cache import read_into_page_cache
 from qa.reader import NeuralReader
 from qa.rerank import CrossEncoderReranker
 from qa.retriever import HybridRetriever
@@ -115,8 +116,12 @@ class Engine:
         return info.title if info is not None else article_id
 
     def warm_up(self) -> None:
-        """Answer one question now, so that the first real question does not pay for loading models; then
+        """Read the index's files into the page cache within QA_PAGE_CACHE_MB (qa.page_cache) and answer one
+        question now, so that the first real questions wait neither on the disk nor on loading models; then
         leave what loading made out of the garbage collector's full collections (qa.heap)."""
+        started = time.perf_counter()
+        read = read_into_page_cache(self.index.local_files(), self.settings.page_cache_mb << 20)
+        log.info("read %.1f MB of index files into the page cache in %.2f s", read / 2**20, time.perf_counter() - started)
         self.ask(WARM_UP_QUESTION)
         settle()
 

@@ -102,6 +102,10 @@ class HybridIndex:
             merged,
         )
 
+    def local_files(self) -> list[Path]:
+        """This generation's files, as its manifest lists them."""
+        return [self.folder / name for name in sorted(self.manifest.files)]
+
     def stale_warning(self, corpus_dir: str | Path) -> str | None:
         """A warning for people when the articles in corpus_dir are not those this index was built from, else None.
 

@@ -95,6 +95,9 @@ class LoadedIndex(Protocol):
     def stale_warning(self, corpus_dir: str | Path) -> str | None:
         """A warning when the articles in corpus_dir are not those the index was built from, else None."""
 
+    def local_files(self) -> list[Path]:
+        """The files on this machine that questions read (qa.page_cache); none for an index held by a server."""
+
 
 class Writer(Protocol):
     """Changes an index in place, each call one new generation (qa.writer.IndexWriter for local)."""

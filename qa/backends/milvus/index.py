@@ -157,6 +157,10 @@ class MilvusIndex:
         self.sparse = MilvusSparse(client, chunks, bound, manifest.analyzer)
         self.store = MilvusStore(client, manifest)
 
+    def local_files(self) -> list[Path]:
+        """None: Milvus holds the index and reads it itself."""
+        return []
+
     def stale_warning(self, corpus_dir: str | Path) -> str | None:
         """A warning for people when the articles in corpus_dir are not those this index was built from, else None."""
         corpus_dir = Path(corpus_dir)
