@@ -78,9 +78,9 @@ class Settings(BaseSettings):
     # encoded and FAISS searched (both release the GIL; qa.background). None (auto): in threads from
     # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus, one after the other below (HybridRetriever).
     parallel_retrieval: bool | None = None
-    # The reader's members read a question's passages at once, in threads (ONNX Runtime releases the GIL;
-    # qa.answer.graph), else one after the other on the question's thread. None (auto): in threads when the
-    # machine has more than one core (reads_in_parallel, below).
+    # The reader's members read a question's passages at once, in threads (ONNX Runtime releases the GIL),
+    # when no other question is being read at the time (qa.answer.graph); else one after the other on the
+    # question's thread. None (auto): in threads when the machine has more than one core (reads_in_parallel).
     parallel_reading: bool | None = None
     # At warm-up (server start, `qa bench`) the index's files are read once into the OS page cache when they
     # total at most this many MB, so that the first questions do not wait on the disk (qa.page_cache); 0: never.

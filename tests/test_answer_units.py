@@ -163,6 +163,42 @@ def test_the_members_read_at_once_only_when_asked():
         GraphReader([])
 
 
+class _HoldingFirstRun(_ThreadNoting):
+    """A session whose first run waits until released, so that another reading starts meanwhile."""
+
+    def __init__(self, session):
+        super().__init__(session)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def run(self, *arguments):
+        if not self.started.is_set():
+            self.started.set()
+            assert self.release.wait(10)
+        return super().run(*arguments)
+
+
+def test_a_reading_beside_another_reads_its_members_in_turn():
+    first = _network()
+    torch.manual_seed(2)
+    graphs = GraphReader([export(first), export(ReaderNetwork(first.config).eval())])
+    graphs.sessions = [_HoldingFirstRun(graphs.sessions[0]), _ThreadNoting(graphs.sessions[1])]
+    question = encode_question("新增多少", VOCABULARY)
+    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
+    earlier = threading.Thread(target=graphs, args=(batch, True), name="earlier")
+    earlier.start()
+    assert graphs.sessions[0].started.wait(10)  # the earlier reading is under way, its second member handed off
+    alongside = graphs(batch, parallel=True)
+    graphs.sessions[0].release.set()
+    earlier.join(10)
+    here = threading.current_thread().name
+    assert here in graphs.sessions[1].threads  # read beside another: the second member on this thread
+    assert sorted(graphs.sessions[1].threads) != [here, here]  # the earlier reading had handed it to the pool
+    assert sorted(graphs.sessions[0].threads) == sorted(["earlier", here])  # first members on their callers
+    with torch.inference_mode():
+        for mine, alone in zip(alongside, graphs(batch), strict=True):
+            assert torch.equal(mine, alone)
+
+
 def test_best_span_equals_the_best_allowed_pair_by_brute_force():
     generator = torch.Generator().manual_seed(1)
     sigmoid = torch.nn.functional.logsigmoid

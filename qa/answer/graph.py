@@ -17,6 +17,7 @@ passages of any length.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import fields
 
@@ -73,21 +74,34 @@ class GraphReader:
     """Start, end, no-answer and crossing scores of a batch from the exported graphs of an ensemble's members
     (one graph: a single reader), averaged as qa.answer.network.ReaderEnsemble averages them.
 
-    Each graph runs on one thread; with ``parallel`` the members run at once, all but the first in the
-    shared pool of qa.background. One instance serves many threads (ONNX Runtime sessions are safe to run
-    concurrently)."""
+    Each graph runs on one thread. With ``parallel`` the members run at once, all but the first in the
+    shared pool of qa.background, when no other batch is being read at the time; otherwise one after the
+    other. Why: while other questions are read the cores are busy with them, and handing a member to the
+    pool only adds waiting (a `qa serve` of two workers at 100,006 chunks, 32 clients: 75–79 requests/s
+    with every reading in threads against 89–99 one after the other; eval/ABLATIONS.md).
+
+    One instance serves many threads (ONNX Runtime sessions are safe to run concurrently)."""
 
     def __init__(self, graphs: list[bytes]):
         if not graphs:
             raise ValueError("a reader needs the graph of at least one member")
         self.sessions = [one_thread_session(graph) for graph in graphs]
+        self._reading = 0  # batches being read now, by any thread
+        self._count_lock = threading.Lock()
 
     def __call__(self, batch: Batch, parallel: bool = False) -> Scores:
         feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
         run = lambda session: session.run(list(OUTPUTS), feeds)  # noqa: E731
-        first, *others = self.sessions
-        pending = [beside(run, session) for session in others] if parallel else []
-        members = [run(first)] + ([future.result() for future in pending] if parallel else [run(s) for s in others])
+        with self._count_lock:
+            self._reading += 1
+            at_once = parallel and self._reading == 1
+        try:
+            first, *others = self.sessions
+            pending = [beside(run, session) for session in others] if at_once else []
+            members = [run(first)] + ([future.result() for future in pending] if at_once else [run(s) for s in others])
+        finally:
+            with self._count_lock:
+                self._reading -= 1
         if len(members) == 1:
             return tuple(torch.from_numpy(scores) for scores in members[0])
         return tuple(torch.from_numpy(np.stack(parts).mean(0)) for parts in zip(*members))
