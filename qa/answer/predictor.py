@@ -67,7 +67,8 @@ class Predictor:
         abstain_threshold: float | None = None,
         parallel: bool = False,
     ):
-        """parallel: the reader's members read at once, in threads (qa.answer.graph); else one after the other."""
+        """parallel: the reader's members may read at once, in threads, when no other question is being read
+        (qa.answer.graph); else always one after the other."""
         data = model or load()
         self.network, self.vocabulary, self.calibrator = reader_of(data)
         # Words before a number that annotators leave out (qa.answer.prefixes), learned with the reader;
