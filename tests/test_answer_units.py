@@ -299,6 +299,31 @@ def test_model_file_round_trip_and_version_check(tmp_path):
         model_file.load(tmp_path / "old.pt")
 
 
+def test_a_format_4_model_file_is_refused_with_the_way_to_convert_it_and_converts_to_the_same_scores(tmp_path):
+    network = _network()
+    torch.manual_seed(1)
+    second = ReaderNetwork(network.config).eval()
+    data = model_file.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
+    old = {key: value for key, value in data.items() if key != "graphs"}  # as format 4 wrote it: one graph of both
+    old["graph"] = torch.frombuffer(bytearray(export(ReaderEnsemble([network, second]))), dtype=torch.uint8)
+    old["versions"] = {**data["versions"], "format": 4}
+    path = tmp_path / "reader.pt"
+    model_file.save(old, path)
+    with pytest.raises(model_file.ModelMismatchError, match="python -m qa.answer.model_file"):
+        model_file.load(path)
+    model_file.upgrade(path)
+    graphs, _, _ = model_file.reader_of(model_file.load(path))
+    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
+    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
+    with torch.inference_mode():
+        for before, after in zip(GraphReader([old["graph"].numpy().tobytes()])(batch), graphs(batch), strict=True):
+            assert torch.allclose(before, after, atol=1e-6)
+    other = {**old, "versions": {**old["versions"], "features": -1}}  # other features: only retraining helps
+    model_file.save(other, path)
+    with pytest.raises(model_file.ModelMismatchError, match="retrain"):
+        model_file.upgrade(path)
+
+
 def test_a_question_of_rare_ideographs_is_tagged_by_the_dictionary_alone():
     """Bounded work: jieba's tagging HMM costs milliseconds per ideograph it has no statistics for."""
     import random

@@ -56,11 +56,16 @@ def bundle(members: list[ReaderNetwork], vocabulary: CharVocabulary, calibrator:
         "config": members[0].config.to_dict(),
         "vocabulary": vocabulary.chars,
         "states": [{name: tensor.detach().clone() for name, tensor in member.state_dict().items()} for member in members],
-        # As byte tensors: torch.save pickles plain bytes as text, which nearly doubles their size.
-        "graphs": [torch.frombuffer(bytearray(export(member)), dtype=torch.uint8) for member in ensemble.members],
+        "graphs": exported(list(ensemble.members)),
         "calibrator": calibrator,
         "training": training,
     }
+
+
+def exported(members: list[ReaderNetwork]) -> list[torch.Tensor]:
+    """Each member's ONNX graph (qa.answer.graph.export) as a byte tensor: torch.save pickles plain bytes
+    as text, which nearly doubles their size."""
+    return [torch.frombuffer(bytearray(export(member)), dtype=torch.uint8) for member in members]
 
 
 def save(data: dict, path: str | Path = MODEL_FILE) -> None:
@@ -71,14 +76,40 @@ def save(data: dict, path: str | Path = MODEL_FILE) -> None:
     temporary.replace(path)
 
 
+# Formats whose bundles differ from this one's only in how the weights are exported, not in the weights:
+# ``upgrade`` exports them again (format 4 held one graph of the whole ensemble).
+UPGRADABLE_FORMATS = (4,)
+
+
 def load(path: str | Path = MODEL_FILE) -> dict:
     """Read a bundle and check it matches this code."""
     data = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if data.get("versions") != versions():
-        raise ModelMismatchError(
-            f"{path} was trained for {data.get('versions')}, this code computes {versions()}; retrain the reader"
-        )
+    found = data.get("versions") or {}
+    if found != versions():
+        if _upgradable(found):
+            raise ModelMismatchError(
+                f"{path} is model file format {found['format']}; this code reads format {FORMAT}, the same weights "
+                f"exported a graph per member: convert it with `python -m qa.answer.model_file {path}` (no retraining)"
+            )
+        raise ModelMismatchError(f"{path} was trained for {found}, this code computes {versions()}; retrain the reader")
     return data
+
+
+def _upgradable(found: dict) -> bool:
+    return found.get("format") in UPGRADABLE_FORMATS and {**found, "format": FORMAT} == versions()
+
+
+def upgrade(path: str | Path) -> None:
+    """Rewrite a bundle of an upgradable format in this one, from its own weights: the same members,
+    vocabulary, calibrator, ranker and training record, each member exported again (qa.answer.graph)."""
+    data = torch.load(Path(path), map_location="cpu", weights_only=True)
+    found = data.get("versions") or {}
+    if not _upgradable(found):
+        raise ModelMismatchError(f"{path} ({found}) cannot be converted to {versions()}; retrain the reader")
+    data["graphs"] = exported(members_of(data))
+    data.pop("graph", None)
+    data["versions"] = versions()
+    save(data, path)
 
 
 def network_of(data: dict) -> tuple[ReaderEnsemble, CharVocabulary, Calibrator]:
@@ -106,3 +137,12 @@ def reader_of(data: dict) -> tuple[GraphReader, CharVocabulary, Calibrator]:
     """What reading needs from a bundle: its members' graphs, ready to run, vocabulary and calibrator."""
     graphs = [graph.numpy().tobytes() for graph in data["graphs"]]
     return GraphReader(graphs), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m qa.answer.model_file PATH  (converts a model file of an older format in place)")
+    upgrade(sys.argv[1])
+    print(f"{sys.argv[1]}: now model file format {FORMAT}")

@@ -1,9 +1,11 @@
 """ONNX Runtime sessions as the answer package runs its graphs: the reader network
 (qa.answer.graph) and the span ranker's trees (qa.answer.ranking).
 
-One thread per question, as the answer step is measured and served: a server's
-parallelism is its worker processes, not threads inside one reading. Made in one
-place so the two graphs cannot drift apart in how they run.
+One thread per graph: ONNX Runtime's own threads did not pay at these sizes (two
+intra-op threads made the reader slower, its parallel executor saved under 0.2 ms;
+eval/ABLATIONS.md). A reading may run its members' graphs at once, each on its own
+thread (qa.answer.graph), and a server's further parallelism is its worker processes.
+Made in one place so the graphs cannot drift apart in how they run.
 """
 
 from __future__ import annotations
