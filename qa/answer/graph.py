@@ -19,6 +19,8 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 
 import numpy as np
@@ -92,16 +94,25 @@ class GraphReader:
     def __call__(self, batch: Batch, parallel: bool = False) -> Scores:
         feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
         run = lambda session: session.run(list(OUTPUTS), feeds)  # noqa: E731
-        with self._count_lock:
-            self._reading += 1
-            at_once = parallel and self._reading == 1
-        try:
-            first, *others = self.sessions
-            pending = [beside(run, session) for session in others] if at_once else []
-            members = [run(first)] + ([future.result() for future in pending] if at_once else [run(s) for s in others])
-        finally:
-            with self._count_lock:
-                self._reading -= 1
+        first, *others = self.sessions
+        with self._counted() as alone:
+            if parallel and alone and others:
+                pending = [beside(run, session) for session in others]
+                members = [run(first)] + [future.result() for future in pending]
+            else:
+                members = [run(session) for session in self.sessions]
         if len(members) == 1:
             return tuple(torch.from_numpy(scores) for scores in members[0])
         return tuple(torch.from_numpy(np.stack(parts).mean(0)) for parts in zip(*members))
+
+    @contextmanager
+    def _counted(self) -> Iterator[bool]:
+        """Counts the batch being read for as long as the block runs; yields whether it is the only one."""
+        with self._count_lock:
+            self._reading += 1
+            alone = self._reading == 1
+        try:
+            yield alone
+        finally:
+            with self._count_lock:
+                self._reading -= 1

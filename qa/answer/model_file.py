@@ -81,10 +81,15 @@ def save(data: dict, path: str | Path = MODEL_FILE) -> None:
 UPGRADABLE_FORMATS = (4,)
 
 
+def _read(path: str | Path) -> tuple[dict, dict]:
+    """A bundle as saved, unchecked, and the versions it records."""
+    data = torch.load(Path(path), map_location="cpu", weights_only=True)
+    return data, data.get("versions") or {}
+
+
 def load(path: str | Path = MODEL_FILE) -> dict:
     """Read a bundle and check it matches this code."""
-    data = torch.load(Path(path), map_location="cpu", weights_only=True)
-    found = data.get("versions") or {}
+    data, found = _read(path)
     if found != versions():
         if _upgradable(found):
             raise ModelMismatchError(
@@ -102,8 +107,7 @@ def _upgradable(found: dict) -> bool:
 def upgrade(path: str | Path) -> None:
     """Rewrite a bundle of an upgradable format in this one, from its own weights: the same members,
     vocabulary, calibrator, ranker and training record, each member exported again (qa.answer.graph)."""
-    data = torch.load(Path(path), map_location="cpu", weights_only=True)
-    found = data.get("versions") or {}
+    data, found = _read(path)
     if not _upgradable(found):
         raise ModelMismatchError(f"{path} ({found}) cannot be converted to {versions()}; retrain the reader")
     data["graphs"] = exported(members_of(data))
