@@ -15,6 +15,7 @@ index of this program (qa.folders). Here: loading an index, with its checks.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,12 +76,21 @@ class HybridIndex:
         merged_records = usable(manifest.merged_dense, manifest.segments)
         covered = covered_segments(merged_records, manifest.segments)
         try:
-            segments = [
-                _kept_or_loaded(reused.get(r.name), folder, r, mmap, dense=r.name not in covered)
-                for r in manifest.segments
-            ]
-            merged = {m.name: (reuse.merged.get(m.name) if reuse and _same_file(reuse.manifest, manifest, m.file)
-                               else None) or DenseIndex.load(folder / m.file, mmap) for m in merged_records}
+            # Why a second thread: reading a FAISS file is disk reads and copies with the GIL released, while
+            # bm25s parses its vocabularies with it held; at 1,000,002 chunks, caches dropped, the merged
+            # graph took 0.97 s and the ten segments' bm25s files 0.38 s one after the other.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-dense") as dense_reader:
+                kept_merged = {m.name: reuse.merged[m.name] for m in merged_records if reuse and m.name in reuse.merged
+                               and _same_file(reuse.manifest, manifest, m.file)}
+                merged_reads = {m.name: dense_reader.submit(DenseIndex.load, folder / m.file, mmap)
+                                for m in merged_records if m.name not in kept_merged}
+                segments = [
+                    _kept_or_loaded(reused.get(r.name), folder, r, mmap, dense=r.name not in covered,
+                                    dense_reader=dense_reader)
+                    for r in manifest.segments
+                ]
+                merged = {m.name: kept_merged[m.name] if m.name in kept_merged else merged_reads[m.name].result()
+                          for m in merged_records}
             deletions = Deletions.load(folder)
         except Exception as error:  # faiss, bm25s, sqlite3 and pydantic raise assorted types on bad files
             raise IndexMismatchError(f"cannot read the index in {folder} ({error}); rebuild with `qa index`") from error
@@ -123,11 +133,12 @@ class HybridIndex:
         )
 
 
-def _kept_or_loaded(kept: Segment | None, folder: Path, record, mmap: bool, dense: bool) -> Segment:
+def _kept_or_loaded(kept: Segment | None, folder: Path, record, mmap: bool, dense: bool,
+                    dense_reader: Executor | None = None) -> Segment:
     """A segment of an earlier load kept as it is (its dense half dropped when a merged index now covers it),
     or the segment read from folder."""
     if kept is None or (dense and kept.dense is None and record.chunks):
-        return Segment.load(folder, record, mmap, dense)
+        return Segment.load(folder, record, mmap, dense, dense_reader)
     return kept if dense or kept.dense is None else replace(kept, dense=None)
 
 

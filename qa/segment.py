@@ -16,7 +16,9 @@ Layout of a segment folder (``segments/NAME/`` inside the index)::
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -89,11 +91,17 @@ class Segment:
     store: ChunkStore
 
     @classmethod
-    def load(cls, index_folder: Path, record: SegmentRecord, mmap: bool = False, dense: bool = True) -> "Segment":
+    def load(cls, index_folder: Path, record: SegmentRecord, mmap: bool = False, dense: bool = True,
+             dense_reader: Executor | None = None) -> "Segment":
         """Read a segment's files from the index folder; with mmap, its FAISS and bm25s arrays are mapped,
         not copied (a segment's files are never written again once committed). dense=False leaves its
-        FAISS file unread (a merged dense index, qa.merged_dense, is searched in its place)."""
+        FAISS file unread (a merged dense index, qa.merged_dense, is searched in its place).
+        dense_reader: where to read the FAISS file while this thread reads the bm25s files (see HybridIndex.load);
+        None reads it here, after them."""
         folder = index_folder / record.folder
+        wanted = bool(record.chunks and dense)
+        read_dense = partial(DenseIndex.load, folder / DENSE_FILE, mmap)
+        reading = dense_reader.submit(read_dense) if wanted and dense_reader is not None else None
         sparse = SparseIndex.load(folder / SPARSE_DIR, mmap) if record.chunks else None
-        dense = DenseIndex.load(folder / DENSE_FILE, mmap) if record.chunks and dense else None
-        return cls(record, dense, sparse, ChunkStore(folder / STORE_FILE))
+        dense_index = reading.result() if reading is not None else read_dense() if wanted else None
+        return cls(record, dense_index, sparse, ChunkStore(folder / STORE_FILE))

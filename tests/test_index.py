@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -15,7 +16,8 @@ from qa.building import build_index
 from qa.dense import DenseIndex, read_ahead_all_but_vectors
 from qa.evaluation.datasets import load_eval_set
 from qa.index import HybridIndex
-from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError
+from qa.manifest import MANIFEST_FILE, IndexMismatchError, IndexMissingError, Manifest
+from qa.segment import Segment
 from qa.store import ChunkStore
 from qa.tokenization import tokenize
 
@@ -218,6 +220,28 @@ def test_an_index_loaded_mapped_answers_as_one_read_whole(seed_index):
         for found, expected in [(mapped.dense.search(vector, 10), read.dense.search(vector, 10)),
                                 (mapped.sparse.search(tokens, 10), read.sparse.search(tokens, 10))]:
             assert found[1].tolist() == expected[1].tolist() and found[0].tolist() == pytest.approx(expected[0].tolist())
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    """A real thread pool that counts the work handed to it."""
+
+    submitted = 0
+
+    def submit(self, work, /, *arguments, **keywords):
+        self.submitted += 1
+        return super().submit(work, *arguments, **keywords)
+
+
+def test_a_segment_read_with_its_faiss_file_in_another_thread_is_the_same(seed_index):
+    record = Manifest.load(seed_index).segments[0]
+    with _CountingExecutor(max_workers=1) as reader:
+        beside = Segment.load(seed_index, record, mmap=True, dense_reader=reader)
+    here = Segment.load(seed_index, record, mmap=True)
+    assert reader.submitted == 1
+    question = "徐州缓缴社保多少"
+    vector, tokens = HybridIndex.load(seed_index).encoder.encode_query(question), tokenize(question)
+    assert beside.dense.search(vector, 10)[1].tolist() == here.dense.search(vector, 10)[1].tolist()
+    assert beside.sparse.search(tokens, 10)[1].tolist() == here.sparse.search(tokens, 10)[1].tolist()
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])

@@ -146,6 +146,17 @@ def test_a_merged_graph_holds_the_vectors_of_its_segments(small, corpus, tmp_pat
     assert all(np.array_equal(vector, own[i]) for i, vector in zip(ids.tolist(), vectors))
 
 
+def test_loading_again_keeps_an_unchanged_merged_graph_and_reads_a_new_one(small, corpus, tmp_path):
+    manifest = build_index(corpus, tmp_path / "index", small, progress=False)
+    first = HybridIndex.load(tmp_path / "index")
+    name = manifest.merged_dense[0].name
+    assert HybridIndex.load(tmp_path / "index", reuse=first).merged[name] is first.merged[name]
+    fresh = HybridIndex.load(tmp_path / "index")
+    assert fresh.merged[name] is not first.merged[name]
+    vector = first.encoder.encode_query(QUESTIONS[0])
+    assert fresh.dense.search(vector, 5)[1].tolist() == first.dense.search(vector, 5)[1].tolist()
+
+
 def test_the_compaction_a_cli_write_makes_due_never_merges_graphs(corpus, small, tmp_path, monkeypatch):
     """`qa add` compacts when due, but the (minutes long at scale) dense merge is left to `qa compact`."""
     from qa import cli
