@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -18,7 +22,7 @@ from qa.answer.encoding import EncodedQuestion
 from qa.answer.predictor import Predictor
 from qa.backends import get_backend
 from qa.backends.base import LoadedIndex
-from qa.background import beside
+from qa.background import Occupancy
 from qa.heap import settle
 from qa.manifest import IndexMissingError
 from qa.page_cache import read_into_page_cache
@@ -31,6 +35,7 @@ from qa.text import sentence_around
 from qa.types import Answer, Passage, PassageInfo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class EmptyQuestionError(ValueError):
@@ -59,6 +64,7 @@ class Engine:
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
         self.stale_warning: str | None = None
         self.retriever = HybridRetriever(index, settings)
+        self._asking = Occupancy()  # questions being asked now, by any thread
         title = self._title
         if reuse is not None and model is None:
             self.reranker, self.reader = reuse.reranker, reuse.reader
@@ -138,24 +144,30 @@ class Engine:
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The ranked passages for a question (reranked by the cross-encoder when one is configured)."""
+        return self._retrieve(question, top_k)[0]
+
+    def _retrieve(self, question: str, top_k: int | None, work: Callable[[], T] | None = None,
+                  ) -> tuple[list[Passage], Future[T] | None]:
+        """retrieve, with work run in a pool thread meanwhile (HybridRetriever.retrieve_beside)."""
         question = self.check_question(question)
         if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
             raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
         top_k = top_k or self.settings.top_k
         if self.reranker is None:
-            return self.retriever.retrieve(question, top_k)
-        candidates = self.retriever.retrieve(question, max(self.settings.candidates, top_k))
-        return self.reranker.rerank(question, candidates, top_k)
+            return self.retriever.retrieve_beside(question, top_k, work)
+        candidates, working = self.retriever.retrieve_beside(question, max(self.settings.candidates, top_k), work)
+        return self.reranker.rerank(question, candidates, top_k), working
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question: the answer, its sentence and source, confidence, and the passages used."""
         question = self.check_question(question)
         started = time.perf_counter()
-        # The reader's analysis of the question needs no passages: made in a thread while the question is
-        # encoded and searched (qa.background).
-        analysing = beside(self.predictor.analyse, question) if self.retriever.parallel else None
-        passages = self.retrieve(question, top_k)
-        answer = self.answer(question, passages, analysing.result() if analysing is not None else None)
+        # The reader's analysis of the question needs no passages: made in a thread while they are searched,
+        # unless other questions are being answered meanwhile (qa.background.Occupancy).
+        with self._asking.entered() as alone:
+            analyse = partial(self.predictor.analyse, question) if alone else None
+            passages, analysing = self._retrieve(question, top_k, analyse)
+            answer = self.answer(question, passages, analysing.result() if analysing is not None else None)
         answer.timings_ms["retrieve"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["answer"], 3)
         return answer
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
 from qa.background import beside
 from qa.fusion import FUSIONS
 from qa.index import HybridIndex
@@ -16,6 +20,15 @@ from qa.types import Passage
 # 20.3–21.4 / 23.1–23.2 (BM25 alone 0.2, 0.3, 0.5 and 5.1 ms; eval/ABLATIONS.md). Between the last two
 # sizes measured, where BM25 takes about 1 ms.
 PARALLEL_FROM_CHUNKS = 200_000
+# Chunks from which, below PARALLEL_FROM_CHUNKS, work handed to retrieve_beside (the reader's analysis of the
+# question) runs in a thread during the FAISS search (QA_PARALLEL_RETRIEVAL unset): with a shorter search there is
+# too little to hide it in, and the hand-off costs more than it saves. `Engine.ask` p50 over the `qa bench`
+# questions, each asked once in a fresh process, two runs, during the search / after retrieval: 1,010 chunks
+# 9.09, 8.87 / 8.20, 8.40 ms; 10,016 chunks 10.09, 9.29 / 9.33, 9.86; 100,006 chunks 10.24, 10.18 / 11.08,
+# 10.91 (FAISS alone about 0.2, 1.1 and 1.6 ms).
+WORK_DURING_SEARCH_FROM_CHUNKS = 50_000
+
+T = TypeVar("T")
 
 
 def searches_in_parallel(index: HybridIndex, settings: Settings) -> bool:
@@ -26,6 +39,13 @@ def searches_in_parallel(index: HybridIndex, settings: Settings) -> bool:
     return settings.backend != "local" or index.manifest.chunks >= PARALLEL_FROM_CHUNKS
 
 
+def works_during_search(index: HybridIndex, settings: Settings) -> bool:
+    """Whether, with BM25 searched on the question's thread, work handed to retrieve_beside runs during the
+    FAISS search: not when the settings keep retrieval on one thread, else (auto) for indexes of
+    WORK_DURING_SEARCH_FROM_CHUNKS chunks and more."""
+    return settings.parallel_retrieval is None and index.manifest.chunks >= WORK_DURING_SEARCH_FROM_CHUNKS
+
+
 class HybridRetriever:
     """Ranks chunks for a question by fusing BM25 and dense search."""
 
@@ -34,12 +54,26 @@ class HybridRetriever:
         self.settings = settings
         self.fuse = FUSIONS[settings.fusion]
         self.parallel = searches_in_parallel(index, settings)
+        self.works_during_search = works_during_search(index, settings)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The top-k passages for a question, best first."""
+        return self.retrieve_beside(question, k)[0]
+
+    def retrieve_beside(self, question: str, k: int | None = None,
+                        work: Callable[[], T] | None = None) -> tuple[list[Passage], Future[T] | None]:
+        """retrieve, with work (which needs no passages) run in a pool thread meanwhile (qa.background); its
+        future is returned with the passages (None without work).
+
+        The work starts with the searches when BM25 runs in a thread too. Else, for large enough indexes
+        (works_during_search), as the FAISS search starts: FAISS holds no GIL while it searches, the longest
+        such stretch of a question, so Python work (the reader's analysis of the question) runs then on the
+        other core; started earlier, it takes turns with encoding and BM25 for the GIL (eval/ABLATIONS.md).
+        Otherwise the future is None and the work is left to the caller."""
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
         search_sparse = lambda: self._run(*self.index.sparse.search(tokenize(question), depth))  # noqa: E731
+        working = beside(work) if work is not None and self.parallel else None
         if self.settings.fusion == "bm25":
             sparse, dense = search_sparse(), []
         elif self.parallel:
@@ -48,7 +82,10 @@ class HybridRetriever:
             sparse = pending.result()
         else:
             sparse = search_sparse()
-            dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
+            vector = self.index.encoder.encode_query(question)
+            if work is not None and self.works_during_search:
+                working = beside(work)
+            dense = self._run(*self.index.dense.search(vector, depth))
         fused = self.fuse(sparse, dense, self.settings.dense_weight, self.settings.rrf_k)[:k]
         chunks = {c.id: c for c in self.index.store.chunks([chunk_id for chunk_id, _ in fused])}
         bm25, cosine = dict(sparse), dict(dense)
@@ -56,7 +93,7 @@ class HybridRetriever:
             Passage(chunk=chunks[cid], rank=rank, score=score, bm25=bm25.get(cid, 0.0), dense=cosine.get(cid, 0.0))
             for rank, (cid, score) in enumerate(fused, start=1)
             if cid in chunks
-        ]
+        ], working
 
     @staticmethod
     def _run(scores, ids) -> list[tuple[int, float]]:

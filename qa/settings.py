@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
     # BM25 searched, and the reader's analysis of the question made, in threads while the question is
     # encoded and FAISS searched (both release the GIL; qa.background). None (auto): in threads from
-    # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus, one after the other below (HybridRetriever).
+    # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus; below, BM25 on the question's thread and, from
+    # qa.retriever.WORK_DURING_SEARCH_FROM_CHUNKS, the analysis in a thread during the FAISS search. false:
+    # all on the question's thread.
     parallel_retrieval: bool | None = None
     # The reader's members read a question's passages at once, in threads (ONNX Runtime releases the GIL),
     # when no other question is being read at the time (qa.answer.graph); else one after the other on the

@@ -17,10 +17,7 @@ passages of any length.
 from __future__ import annotations
 
 import io
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
 
 import numpy as np
@@ -30,7 +27,7 @@ from torch import nn
 from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
 from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
 from qa.answer.runtime import one_thread_session
-from qa.background import beside
+from qa.background import Occupancy, beside
 
 INPUTS = tuple(field.name for field in fields(Batch))
 OUTPUTS = ("start", "end", "no_answer", "crossing")
@@ -88,14 +85,13 @@ class GraphReader:
         if not graphs:
             raise ValueError("a reader needs the graph of at least one member")
         self.sessions = [one_thread_session(graph) for graph in graphs]
-        self._reading = 0  # batches being read now, by any thread
-        self._count_lock = threading.Lock()
+        self._reading = Occupancy()  # batches being read now, by any thread
 
     def __call__(self, batch: Batch, parallel: bool = False) -> Scores:
         feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
         run = lambda session: session.run(list(OUTPUTS), feeds)  # noqa: E731
         first, *others = self.sessions
-        with self._counted() as alone:
+        with self._reading.entered() as alone:
             if parallel and alone and others:
                 pending = [beside(run, session) for session in others]
                 members = [run(first)] + [future.result() for future in pending]
@@ -104,15 +100,3 @@ class GraphReader:
         if len(members) == 1:
             return tuple(torch.from_numpy(scores) for scores in members[0])
         return tuple(torch.from_numpy(np.stack(parts).mean(0)) for parts in zip(*members))
-
-    @contextmanager
-    def _counted(self) -> Iterator[bool]:
-        """Counts the batch being read for as long as the block runs; yields whether it is the only one."""
-        with self._count_lock:
-            self._reading += 1
-            alone = self._reading == 1
-        try:
-            yield alone
-        finally:
-            with self._count_lock:
-                self._reading -= 1
