@@ -76,8 +76,8 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
     # BM25 searched, and the reader's analysis of the question made, in threads while the question is
     # encoded and FAISS searched (both release the GIL; qa.background). None (auto): in threads from
-    # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus; below, BM25 on the question's thread and, from
-    # qa.retriever.WORK_DURING_SEARCH_FROM_CHUNKS, the analysis in a thread during the FAISS search. false:
+    # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus; below, from qa.retriever.WORK_DURING_SEARCH_FROM_CHUNKS,
+    # BM25 and then the analysis in a thread during the FAISS search, on the question's thread under that. false:
     # all on the question's thread.
     parallel_retrieval: bool | None = None
     # The reader's members read a question's passages at once, in threads (ONNX Runtime releases the GIL),
