@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.2, ge=0.0, le=1.0)
     rrf_k: int = Field(60, ge=1)
     # BM25 searched, and the reader's analysis of the question made, in threads while the question is
-    # encoded and FAISS searched (both release the GIL; qa.background). None (auto): in threads from
+    # encoded and FAISS searched (FAISS releases the GIL for its whole search, the encoder between its
+    # numpy calls only; qa.background). None (auto): in threads from
     # qa.retriever.PARALLEL_FROM_CHUNKS chunks and on Milvus; below, from qa.retriever.WORK_DURING_SEARCH_FROM_CHUNKS,
     # BM25 and then the analysis in a thread during the FAISS search, on the question's thread under that. false:
     # all on the question's thread.
