@@ -75,22 +75,23 @@ class HybridRetriever:
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
         search_sparse = lambda: self._run(*self.index.sparse.search(tokenize(question), depth))  # noqa: E731
+        search_dense = lambda vector: self._run(*self.index.dense.search(vector, depth))  # noqa: E731
         working = beside(work) if work is not None and self.parallel else None
         if self.settings.fusion == "bm25":
             sparse, dense = search_sparse(), []
         elif self.parallel:
             pending = beside(search_sparse)
-            dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
+            dense = search_dense(self.index.encoder.encode_query(question))
             sparse = pending.result()
         elif work is not None and self.works_during_search:
             vector = self.index.encoder.encode_query(question)
             # One pool task, BM25 first: fusion waits for it as FAISS returns; the work is wanted later.
             pending = beside(lambda: (search_sparse(), beside(work)))
-            dense = self._run(*self.index.dense.search(vector, depth))
+            dense = search_dense(vector)
             sparse, working = pending.result()
         else:
             sparse = search_sparse()
-            dense = self._run(*self.index.dense.search(self.index.encoder.encode_query(question), depth))
+            dense = search_dense(self.index.encoder.encode_query(question))
         fused = self.fuse(sparse, dense, self.settings.dense_weight, self.settings.rrf_k)[:k]
         chunks = {c.id: c for c in self.index.store.chunks([chunk_id for chunk_id, _ in fused])}
         bm25, cosine = dict(sparse), dict(dense)

@@ -14,7 +14,7 @@ import json
 from functools import partial
 from pathlib import Path
 
-from qa.retriever import PARALLEL_FROM_CHUNKS
+from qa.retriever import PARALLEL_FROM_CHUNKS, WORK_DURING_SEARCH_FROM_CHUNKS
 
 # The issue's targets (issue 12), checked at the size they are stated for.
 TARGETS = {"build_chunks_per_s": 1000, "build_over_encoder": 1.5, "ask_p50_ms": 10, "ask_p99_ms": 30, "http16_rps": 300, "http16_p99_ms": 100}
@@ -92,8 +92,9 @@ def _threads(settings: dict) -> str:
         return "BM25 searched in a thread beside encoding and FAISS"
     chosen = settings["parallel_retrieval"]
     if chosen is None:
-        return (f"BM25 searched in a thread beside encoding and FAISS from {PARALLEL_FROM_CHUNKS:,} chunks, "
-                "one after the other below (QA_PARALLEL_RETRIEVAL unset)")
+        return (f"BM25 searched in a thread beside encoding and FAISS from {PARALLEL_FROM_CHUNKS:,} chunks; below, "
+                f"from {WORK_DURING_SEARCH_FROM_CHUNKS:,} chunks, BM25 and then the reader's analysis of the question "
+                "in a thread during the FAISS search, and one after the other under that (QA_PARALLEL_RETRIEVAL unset)")
     return f"BM25 searched {'in a thread beside' if chosen else 'one after the other with'} encoding and FAISS (QA_PARALLEL_RETRIEVAL={str(chosen).lower()})"
 
 
