@@ -1,6 +1,6 @@
 """Train the answer reader (qa.answer) on news reading comprehension, DRCD and the CMRC 2018 trial, and fit its confidence.
 
-    python eval/train_reader.py [--shared ../shared] [--epochs 14] [--members 2] [--out qa/data/reader.pt]
+    python eval/train_reader.py [--shared ../shared] [--epochs 14] [--members 2] [--out qa/data/reader.zip]
 
 1. Data: ``qa-data/news_mrc_train.json``, ``qa-data/drcd_simplified.json`` and
    ``cmrc2018/cmrc2018_trial.json``, split by article (qa.evaluation.splits): their train
@@ -69,11 +69,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from qa.answer import model_file
+from qa.answer import model_file, weights
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
-from qa.answer.decoding import best_spans, holds_clause_break, log_probabilities
+from qa.answer.decoding import best_spans, holds_clause_break
 from qa.answer.encoding import EncodedPassage, collate, encode_passage, encode_question
-from qa.answer.network import ReaderConfig, ReaderNetwork
+from qa.answer.network import ReaderConfig, ReaderNetwork, null_first_log_softmax
 from qa.answer.predictor import MAX_PASSAGE_CHARS, MAX_QUESTION_CHARS
 from qa.answer.prefixes import left_out_prefixes, prefix_counts
 from qa.answer.ranking import CANDIDATES, SpanRanker
@@ -309,15 +309,14 @@ def loss_of(network: ReaderNetwork, rows, crossing_weight: float = 0.0) -> torch
     plus that weight times the crossing head's binary cross-entropy on the rows holding an answer
     (its features then learn what it needs; the head itself is fitted again afterwards either way)."""
     start, end, no_answer, crossing = network(collate([(q, p) for q, p, _, _ in rows]))
-    start_lp, end_lp, _ = log_probabilities(start, end, no_answer)
-    null_start = torch.cat([no_answer.unsqueeze(1), start], 1).log_softmax(1)[:, 0]
-    null_end = torch.cat([no_answer.unsqueeze(1), end], 1).log_softmax(1)[:, 0]
+    # Column 0: no answer; column i + 1: position i (qa.answer.decoding reads the same softmax).
+    start_lp, end_lp = null_first_log_softmax(start, no_answer), null_first_log_softmax(end, no_answer)
     starts = torch.tensor([s for _, _, s, _ in rows])
     ends = torch.tensor([e for _, _, _, e in rows])
     has = starts >= 0
     index = torch.arange(len(rows))
-    picked_start = torch.where(has, start_lp[index, starts.clamp(min=0)], null_start)
-    picked_end = torch.where(has, end_lp[index, ends.clamp(min=0)], null_end)
+    picked_start = start_lp[index, (starts + 1).clamp(min=0)]  # a row without an answer (-1) picks column 0
+    picked_end = end_lp[index, (ends + 1).clamp(min=0)]
     loss = -(picked_start + picked_end).mean()
     if crossing_weight and bool(has.any()):
         crosses = torch.tensor([s >= 0 and holds_clause_break(p.text[s : e + 1]) for _, p, s, e in rows])
@@ -334,7 +333,8 @@ def read_examples(network: ReaderNetwork, vocabulary: CharVocabulary, examples: 
     with torch.inference_mode():
         for example in examples:
             asked, encoded = encode_example(example, vocabulary, ablate)
-            spans = best_spans(*network(collate([(asked, e) for e in encoded])), [e.text for e in encoded])
+            scores = network(collate([(asked, e) for e in encoded]))
+            spans = best_spans(*(score.numpy() for score in scores), [e.text for e in encoded])
             best = max(spans, key=lambda s: s.log_probability)
             answer = encoded[best.passage].text[best.start : best.end]
             em += exact_match(answer, example.answers)
@@ -621,7 +621,7 @@ def fit_heads_and_save(members: list[ReaderNetwork], vocabulary: CharVocabulary,
     left_out = left_out_prefixes(counts)
     training["left_out_prefixes"] = {prefix: list(counts[prefix]) for prefix in left_out}  # kept, left out
     print(f"left-out prefixes: {json.dumps(training['left_out_prefixes'], ensure_ascii=False)}", flush=True)
-    data = model_file.bundle(members, vocabulary, Calibrator.identity(), training)
+    data = weights.bundle(members, vocabulary, Calibrator.identity(), training)
     data["left_out_prefixes"] = left_out  # before the ranker and calibrator, which see the spans as they are answered
     if args.span_ranker:
         data["span_ranker"] = SpanRanker.fit(*ranker_rows(args.shared, data, settings))
@@ -641,9 +641,12 @@ def refit_heads(train_examples: list[Example], dev_examples: dict[str, list[Exam
     """``--refit-heads``: the crossing heads, left-out prefixes, span ranker and calibrator of a saved reader
     fitted again, its other weights as they are. The source may predate the heads (model file format 3), so it is read
     without the version check and its members start with the heads at zero."""
-    data = torch.load(args.refit_heads, map_location="cpu", weights_only=True)
+    try:
+        data = model_file.read(args.refit_heads)
+    except model_file.ModelMismatchError:  # PyTorch's file, of a format before 6
+        data = torch.load(args.refit_heads, map_location="cpu", weights_only=True)
     training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --refit-heads {args.refit_heads}")
-    fit_heads_and_save(model_file.members_of(data, missing_ok="crossing."), CharVocabulary(data["vocabulary"]),
+    fit_heads_and_save(weights.members_of(data, missing_ok="crossing."), CharVocabulary(data["vocabulary"]),
                        training, train_examples, dev_examples, args, settings, started, record_seconds=False)
 
 

@@ -8,6 +8,7 @@ loading, so one engine serves many threads.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -15,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import torch
 from threadpoolctl import threadpool_limits
 
 from qa.answer.encoding import EncodedQuestion
@@ -58,7 +58,6 @@ class Engine:
         # One BLAS thread per question: the matrices here are small, and on a machine with few cores
         # concurrent requests waiting on each other's BLAS threads were several times slower.
         threadpool_limits(limits=1, user_api="blas")
-        torch.set_num_threads(1)
         self.index = index
         self.settings = settings
         # Set by load(check_corpus=True) when the corpus folder has changed since the index was built.
@@ -73,6 +72,11 @@ class Engine:
         # Optional heavier stages, off unless a model is configured.
         self.reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         self.reader = NeuralReader(settings.reader_model) if settings.reader_model else None
+        # The same for PyTorch's threads, when a PyTorch model serves (a sentence-transformers encoder,
+        # loaded with the index, or one of the stages above). The shipped encoder and reader run on numpy
+        # and ONNX Runtime, and PyTorch is not imported for them.
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
         self.predictor = Predictor(title=title, model=model, abstain_threshold=settings.abstain_threshold,
                                    parallel=reads_in_parallel(settings))
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from qa.answer import model_file
+from qa.answer import model_file, weights
 from qa.answer.confidence import CONFIDENCE_FEATURES, Calibrator
 from qa.answer.decoding import MAX_ANSWER_CHARS, best_spans
 from qa.answer.encoding import FLAGS, collate, encode_passage, encode_question, tag_arrays, words_of
-from qa.answer.graph import GraphReader, export
+from qa.answer.export import export
+from qa.answer.graph import GraphReader
 from qa.answer.network import NEG, ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import BOUNDARIES, PAD, POS_IDS, UNKNOWN, CharVocabulary
 
@@ -111,8 +112,8 @@ def test_the_exported_graph_scores_as_the_trained_network_for_any_batch_shape():
     for batch in ([(question, passages[0])], [(question, p) for p in passages]):
         with torch.inference_mode():
             for eager, exported in zip(network(collate(batch)), graph(collate(batch)), strict=True):
-                assert eager.shape == exported.shape
-                assert torch.allclose(eager, exported, atol=1e-5)
+                assert isinstance(exported, np.ndarray) and eager.shape == exported.shape
+                assert np.allclose(eager.numpy(), exported, atol=1e-5)
     assert not network.training  # exporting leaves the network's mode as it was
 
 
@@ -130,8 +131,8 @@ def test_an_ensemble_averages_its_members_scores_and_one_member_is_the_member():
         alone = ReaderEnsemble([first])(batch)
     for x, y, mean, in_turn, at_once in zip(a, b, eager, graphs(batch), graphs(batch, parallel=True), strict=True):
         assert torch.allclose(mean, (x + y) / 2, atol=1e-5)
-        assert torch.allclose(in_turn, mean, atol=1e-5)
-        assert torch.equal(in_turn, at_once)
+        assert np.allclose(in_turn, mean.numpy(), atol=1e-5)
+        assert np.array_equal(in_turn, at_once)
     for x, y in zip(a, alone):
         assert torch.equal(x, y)
 
@@ -194,9 +195,8 @@ def test_a_reading_beside_another_reads_its_members_in_turn():
     assert here in graphs.sessions[1].threads  # read beside another: the second member on this thread
     assert sorted(graphs.sessions[1].threads) != [here, here]  # the earlier reading had handed it to the pool
     assert sorted(graphs.sessions[0].threads) == sorted(["earlier", here])  # first members on their callers
-    with torch.inference_mode():
-        for mine, alone in zip(alongside, graphs(batch), strict=True):
-            assert torch.equal(mine, alone)
+    for mine, alone in zip(alongside, graphs(batch), strict=True):
+        assert np.array_equal(mine, alone)
 
 
 def test_best_span_equals_the_best_allowed_pair_by_brute_force():
@@ -264,64 +264,90 @@ def test_calibrator_refuses_other_features_and_is_monotonic_in_its_signal():
         Calibrator({**params, "features": ["something else"]})
 
 
-def test_model_file_round_trip_and_version_check(tmp_path):
+def _two_members() -> tuple[ReaderNetwork, ReaderNetwork]:
     network = _network()
     torch.manual_seed(1)
-    second = ReaderNetwork(network.config).eval()
-    data = model_file.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
-    model_file.save(data, tmp_path / "reader.pt")
-    loaded, vocabulary, _ = model_file.network_of(model_file.load(tmp_path / "reader.pt"))
+    return network, ReaderNetwork(network.config).eval()
+
+
+def _scores_equal(first, second, atol: float) -> bool:
+    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
+    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
+    with torch.inference_mode():
+        return all(np.allclose(np.asarray(a), np.asarray(b), atol=atol)
+                   for a, b in zip(first(batch), second(batch), strict=True))
+
+
+def test_model_file_round_trip_and_version_check(tmp_path):
+    network, second = _two_members()
+    data = weights.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test", "seeds": [13, 14]})
+    data["span_ranker"] = {"features": ["a"], "graph": b"trees", "questions": 3}
+    model_file.save(data, tmp_path / "reader.zip")
+    read = model_file.load(tmp_path / "reader.zip")
+    assert read["training"] == data["training"] and read["span_ranker"] == data["span_ranker"]
+    loaded, vocabulary, _ = weights.network_of(read)
     assert vocabulary.chars == VOCABULARY.chars
     for original, member in zip([network, second], loaded.members, strict=True):
         for name, tensor in original.state_dict().items():
             assert torch.equal(tensor, member.state_dict()[name])
-    graph, vocabulary, _ = model_file.reader_of(model_file.load(tmp_path / "reader.pt"))
-    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
-    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
-    with torch.inference_mode():  # the saved graph reads as the saved weights do
-        for weights, exported in zip(loaded(batch), graph(batch), strict=True):
-            assert torch.allclose(weights, exported, atol=1e-5)
+    graph, vocabulary, _ = model_file.reader_of(model_file.load(tmp_path / "reader.zip"))
+    assert _scores_equal(loaded, graph, atol=1e-5)  # the saved graphs read as the saved weights do
     with pytest.raises(ValueError):  # members of other sizes cannot be read as one
-        model_file.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],
-                          VOCABULARY, Calibrator.identity(), {})
+        weights.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],
+                       VOCABULARY, Calibrator.identity(), {})
     # A bundle saved before the crossing head existed loads only when that head may be missing.
     before_heads = {**data, "states": [{k: v for k, v in state.items() if not k.startswith("crossing.")}
                                        for state in data["states"]]}
     with pytest.raises(RuntimeError):
-        model_file.members_of(before_heads)
+        weights.members_of(before_heads)
     with pytest.raises(model_file.ModelMismatchError):
-        model_file.members_of(before_heads, missing_ok="start.")
-    for member in model_file.members_of(before_heads, missing_ok="crossing."):
+        weights.members_of(before_heads, missing_ok="start.")
+    for member in weights.members_of(before_heads, missing_ok="crossing."):
         assert member.crossing.weight.abs().sum() == 0 and member.crossing.bias.abs().sum() == 0
     data["versions"] = {**data["versions"], "features": -1}
-    model_file.save(data, tmp_path / "old.pt")
-    with pytest.raises(model_file.ModelMismatchError):
-        model_file.load(tmp_path / "old.pt")
-
-
-def test_a_format_4_model_file_is_refused_with_the_way_to_convert_it_and_converts_to_the_same_scores(tmp_path):
-    network = _network()
-    torch.manual_seed(1)
-    second = ReaderNetwork(network.config).eval()
-    data = model_file.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
-    old = {key: value for key, value in data.items() if key != "graphs"}  # as format 4 wrote it: one graph of both
-    old["graph"] = torch.frombuffer(bytearray(export(ReaderEnsemble([network, second]))), dtype=torch.uint8)
-    old["versions"] = {**data["versions"], "format": 4}
-    path = tmp_path / "reader.pt"
-    model_file.save(old, path)
-    with pytest.raises(model_file.ModelMismatchError, match="python -m qa.answer.model_file"):
-        model_file.load(path)
-    model_file.upgrade(path)
-    graphs, _, _ = model_file.reader_of(model_file.load(path))
-    question = encode_question("新增多少", VOCABULARY, tags=[(2, "v"), (2, "m")])
-    batch = collate([(question, encode_passage("全市新增就业岗位3.2万个", [(11, "x")], question, VOCABULARY))])
-    with torch.inference_mode():
-        for before, after in zip(GraphReader([old["graph"].numpy().tobytes()])(batch), graphs(batch), strict=True):
-            assert torch.allclose(before, after, atol=1e-6)
-    other = {**old, "versions": {**old["versions"], "features": -1}}  # other features: only retraining helps
-    model_file.save(other, path)
+    model_file.save(data, tmp_path / "old.zip")
     with pytest.raises(model_file.ModelMismatchError, match="retrain"):
-        model_file.upgrade(path)
+        model_file.load(tmp_path / "old.zip")
+    (tmp_path / "text.zip").write_text("not a model")
+    with pytest.raises(model_file.ModelMismatchError, match="python -m qa.answer.weights"):
+        model_file.load(tmp_path / "text.zip")
+
+
+def _as_pytorch_file(data: dict, format: int, members: list[ReaderNetwork]) -> dict:
+    """A bundle as formats 4 and 5 wrote it with torch.save: tensors, and bytes in byte tensors;
+    format 4 held one graph of the whole ensemble."""
+    old = {key: value for key, value in data.items() if key not in ("graphs", "states")}
+    old["states"] = [{name: torch.from_numpy(array) for name, array in state.items()} for state in data["states"]]
+    as_tensor = lambda raw: torch.frombuffer(bytearray(raw), dtype=torch.uint8)  # noqa: E731
+    if format == 4:
+        old["graph"] = as_tensor(export(ReaderEnsemble(members)))
+    else:
+        old["graphs"] = [as_tensor(graph) for graph in data["graphs"]]
+    old["span_ranker"] = {**data["span_ranker"], "graph": as_tensor(data["span_ranker"]["graph"])}
+    old["versions"] = {**data["versions"], "format": format}
+    return old
+
+
+@pytest.mark.parametrize("format", [4, 5])
+def test_a_pytorch_model_file_is_refused_with_the_way_to_convert_it_and_converts_to_the_same_scores(tmp_path, format):
+    network, second = _two_members()
+    data = weights.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
+    data["span_ranker"] = {"features": ["a"], "graph": b"trees", "questions": 3}
+    path = tmp_path / "reader.pt"
+    torch.save(_as_pytorch_file(data, format, [network, second]), path)
+    with pytest.raises(model_file.ModelMismatchError, match="python -m qa.answer.weights"):
+        model_file.load(path)
+    converted = weights.upgrade(path)
+    assert converted == tmp_path / "reader.zip" and path.exists()  # written beside it; the old file is kept
+    read = model_file.load(converted)
+    assert read["span_ranker"] == data["span_ranker"] and read["calibrator"] == data["calibrator"]
+    graphs, _, _ = model_file.reader_of(read)
+    assert _scores_equal(ReaderEnsemble([network, second]), graphs, atol=1e-5)
+    other = _as_pytorch_file(data, format, [network, second])
+    other["versions"]["features"] = -1  # other features: only retraining helps
+    torch.save(other, path)
+    with pytest.raises(model_file.ModelMismatchError, match="retrain"):
+        weights.upgrade(path)
 
 
 def test_a_question_of_rare_ideographs_is_tagged_by_the_dictionary_alone():
@@ -341,3 +367,17 @@ def test_a_question_of_rare_ideographs_is_tagged_by_the_dictionary_alone():
     assert pos_tags(rare, MAX_UNSEEN_FOR_HMM) == dictionary_only
     question = "株洲截至4月底签约了多少个项目？"
     assert pos_tags(question, MAX_UNSEEN_FOR_HMM) == pos_tags(question)  # real questions keep the HMM
+
+
+def test_reading_s_log_probabilities_are_training_s():
+    """decoding (numpy, for reading) and the loss (PyTorch, for gradients) take the same softmax."""
+    from qa.answer.decoding import log_probabilities
+    from qa.answer.network import null_first_log_softmax
+
+    generator = torch.Generator().manual_seed(3)
+    start, end, no_answer = torch.randn(3, 9, generator=generator) * 4, torch.randn(3, 9, generator=generator), torch.randn(3)
+    start_lp, end_lp, null_lp = log_probabilities(start.numpy(), end.numpy(), no_answer.numpy())
+    trained_start, trained_end = null_first_log_softmax(start, no_answer), null_first_log_softmax(end, no_answer)
+    assert np.allclose(start_lp, trained_start[:, 1:].numpy(), atol=1e-5)
+    assert np.allclose(end_lp, trained_end[:, 1:].numpy(), atol=1e-5)
+    assert np.allclose(null_lp, (trained_start[:, 0] + trained_end[:, 0]).numpy(), atol=1e-5)

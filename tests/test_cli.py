@@ -52,3 +52,14 @@ def test_a_mismatched_model_says_what_to_rebuild(seed_index, minilm_folder):
     result = qa("ask", "徐州缓缴社保多少", "--index", str(seed_index), "--model", str(minilm_folder))
     assert result.returncode != 0
     assert "rebuild" in result.stderr
+
+
+def test_a_one_shot_ask_never_imports_pytorch_or_the_training_libraries(seed_index):
+    """The shipped encoder and reader run on numpy and ONNX Runtime: importing PyTorch (about 1.2 s of
+    a fresh process) or LightGBM would only slow the first answer."""
+    code = ("import sys; from qa.cli import main; status = main(['ask', '株洲市市长是谁？', '--index', sys.argv[1]]); "
+            "print(status, sorted(m for m in ('torch', 'lightgbm', 'sklearn', 'onnx') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(seed_index)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "阳卫国" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "0 []"

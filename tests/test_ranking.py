@@ -50,6 +50,18 @@ def test_top_in_band_gives_the_band_s_best_in_order_and_the_first_is_the_best_pa
     assert found[0].log_probability == pytest.approx(best.log_probability)
 
 
+def test_top_in_band_takes_the_earlier_passage_first_among_equal_scores():
+    """Two chunks of the same text score alike; the passage's rank is a confidence feature, so the
+    higher-ranked one must come first, every time."""
+    start, end, no_answer, crossing = (np.asarray(x) for x in _scores(len(TEXT), rows=1, seed=4))
+    twice = [np.repeat(x, 3, 0) for x in (start, end, no_answer, crossing)]
+    found = top_in_band(*span_scores(*twice, [TEXT] * 3), [TEXT] * 3, 9)
+    assert [s.passage for s in found[:3]] == [0, 1, 2]
+    assert found[0].log_probability == found[1].log_probability == found[2].log_probability
+    assert all(a.log_probability > b.log_probability or (a.passage, a.start, a.end) < (b.passage, b.start, b.end)
+               for a, b in zip(found, found[1:]))
+
+
 def test_candidates_have_distinct_texts_start_after_left_out_prefixes_and_know_the_best():
     text = "产量达3万吨"
     start = torch.full((1, len(text)), -10.0)

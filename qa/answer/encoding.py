@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from qa.answer.vocabulary import BOUNDARIES, POS_IDS, CharVocabulary
 from qa.text import PUNCT_CLASS, code_points, fold, is_punct, sentence_spans
@@ -160,26 +159,28 @@ def _sentence_coverage(text: str, points: np.ndarray, flags: np.ndarray, found: 
 
 @dataclass
 class Batch:
-    """Padded tensors for a batch of (question, passage) pairs; masks are True on real characters."""
+    """Padded arrays for a batch of (question, passage) pairs; masks are True on real characters.
+    Numpy arrays: the graphs that read take them as they are, and training makes tensors of them
+    (qa.answer.network.as_tensors)."""
 
-    question_chars: torch.Tensor
-    question_pos: torch.Tensor
-    question_boundary: torch.Tensor
-    question_mask: torch.Tensor
-    passage_chars: torch.Tensor
-    passage_pos: torch.Tensor
-    passage_boundary: torch.Tensor
-    passage_flags: torch.Tensor
-    passage_mask: torch.Tensor
+    question_chars: np.ndarray
+    question_pos: np.ndarray
+    question_boundary: np.ndarray
+    question_mask: np.ndarray
+    passage_chars: np.ndarray
+    passage_pos: np.ndarray
+    passage_boundary: np.ndarray
+    passage_flags: np.ndarray
+    passage_mask: np.ndarray
 
 
-def _pad(arrays: list[np.ndarray], width: int | None = None) -> torch.Tensor:
+def _pad(arrays: list[np.ndarray], width: int | None = None) -> np.ndarray:
     width = width or max(max(len(a) for a in arrays), 1)
     shape = (len(arrays), width) + arrays[0].shape[1:]
     out = np.zeros(shape, arrays[0].dtype)
     for row, array in enumerate(arrays):
         out[row, : len(array)] = array[:width]
-    return torch.from_numpy(out)
+    return out
 
 
 def collate(pairs: list[tuple[EncodedQuestion, EncodedPassage]]) -> Batch:

@@ -1,11 +1,12 @@
 """The reader network as ONNX graphs, run by ONNX Runtime: how answers are read when serving.
 
-``export`` writes a trained network as an ONNX graph when the model file is made
-(qa.answer.model_file.bundle), one graph per member of the ensemble; ``GraphReader``
-runs them and averages their scores as the ensemble does. Training stays in PyTorch;
-reading does not need it.
+``GraphReader`` runs the graph of each member of the ensemble and averages their
+scores as the ensemble does; the graphs are written when the model file is made
+(qa.answer.export). Training stays in PyTorch; reading does not import it, so a
+server or a one-shot ``qa ask`` never loads it (about 1.2 s and a few hundred MB
+of a fresh process).
 
-Why: on one CPU thread ONNX Runtime reads a question's passages in about two
+Why ONNX Runtime: on one CPU thread it reads a question's passages in about two
 thirds of the time of the same network traced and frozen with TorchScript (news
 dev answer step and a synthetic 3-passage batch, eval/ABLATIONS.md), because it
 fuses the small per-character operations that dominate at this size. The scores
@@ -16,57 +17,18 @@ passages of any length.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import fields
 
 import numpy as np
-import torch
-from torch import nn
 
-from qa.answer.encoding import FLAGS, Batch, EncodedPassage, EncodedQuestion, collate
-from qa.answer.network import ReaderEnsemble, ReaderNetwork, Scores
+from qa.answer.encoding import Batch
 from qa.answer.runtime import one_thread_session
 from qa.background import Occupancy, beside
 
 INPUTS = tuple(field.name for field in fields(Batch))
 OUTPUTS = ("start", "end", "no_answer", "crossing")
-OPSET = 17
-
-
-class _TensorsIn(nn.Module):
-    """The network with the batch's tensors as positional inputs, which export needs."""
-
-    def __init__(self, network: ReaderNetwork | ReaderEnsemble):
-        super().__init__()
-        self.network = network
-
-    def forward(self, *tensors: torch.Tensor) -> Scores:
-        return self.network(Batch(*tensors))
-
-
-def _example_batch(vocabulary_size: int) -> Batch:
-    ids = np.arange(2, 10) % vocabulary_size
-    asked = EncodedQuestion("", ids[:4], np.ones(4, np.int64), np.ones(4, np.int64), np.zeros(0), frozenset())
-    passage = EncodedPassage("", ids, np.ones(8, np.int64), np.ones(8, np.int64), np.zeros((8, len(FLAGS)), np.float32))
-    return collate([(asked, passage), (asked, passage)])
-
-
-def export(network: ReaderNetwork | ReaderEnsemble) -> bytes:
-    """The network in evaluation mode as ONNX bytes, batch size and both lengths left free."""
-    modes = {module: module.training for module in network.modules()}
-    network.eval()
-    tensors = tuple(getattr(_example_batch(network.config.vocabulary_size), name) for name in INPUTS)
-    free = {name: {0: "pairs", 1: "question_length" if name.startswith("question") else "passage_length"}
-            for name in INPUTS}
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notices about its legacy TorchScript path
-        torch.onnx.export(_TensorsIn(network), tensors, buffer, input_names=list(INPUTS), output_names=list(OUTPUTS),
-                          dynamic_axes=free, opset_version=OPSET, dynamo=False)
-    for module, training in modes.items():  # each as it was: an ensemble made for export is in training mode
-        module.train(training)
-    return buffer.getvalue()
+# Start and end logits (B, L), no-answer and crossing logits (B,), as arrays.
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class GraphReader:
@@ -88,7 +50,7 @@ class GraphReader:
         self._reading = Occupancy()  # batches being read now, by any thread
 
     def __call__(self, batch: Batch, parallel: bool = False) -> Scores:
-        feeds = {name: getattr(batch, name).numpy() for name in INPUTS}
+        feeds = {name: np.asarray(getattr(batch, name)) for name in INPUTS}
         run = lambda session: session.run(list(OUTPUTS), feeds)  # noqa: E731
         first, *others = self.sessions
         with self._reading.entered() as alone:
@@ -98,5 +60,5 @@ class GraphReader:
             else:
                 members = [run(session) for session in self.sessions]
         if len(members) == 1:
-            return tuple(torch.from_numpy(scores) for scores in members[0])
-        return tuple(torch.from_numpy(np.stack(parts).mean(0)) for parts in zip(*members))
+            return tuple(members[0])
+        return tuple(np.stack(parts).mean(0) for parts in zip(*members))

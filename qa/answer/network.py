@@ -23,7 +23,7 @@ no ranking.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -128,6 +128,7 @@ class ReaderNetwork(nn.Module):
     def spans_and_summary(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Start and end logits, and the (B, 3h) summary of passage and question the no-answer and
         crossing heads read."""
+        batch = as_tensors(batch)
         q_mask, p_mask = batch.question_mask, batch.passage_mask
         q = self.dropout(self._tagged(batch.question_chars, batch.question_pos, batch.question_boundary))
         q = self.question_encoder(torch.relu(self.question_in(q)) * q_mask.unsqueeze(-1), q_mask)
@@ -156,6 +157,18 @@ class ReaderNetwork(nn.Module):
 
 
 Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def as_tensors(batch: Batch) -> Batch:
+    """The batch with its arrays as tensors (sharing their memory): qa.answer.encoding collates numpy
+    arrays, so that reading, which runs the exported graphs, never needs PyTorch."""
+    return Batch(*(torch.as_tensor(getattr(batch, field.name)) for field in fields(Batch)))
+
+
+def null_first_log_softmax(scores: torch.Tensor, no_answer: torch.Tensor) -> torch.Tensor:
+    """(B, 1 + L): log-softmax over "no answer" (column 0) and every position, as
+    qa.answer.decoding.log_probabilities computes it for reading; here with gradients, for the loss."""
+    return torch.cat([no_answer.unsqueeze(1), scores], 1).log_softmax(1)
 
 
 class ReaderEnsemble(nn.Module):

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
 from qa.answer.confidence import confidence_features
 from qa.answer.decoding import PassageSpan, best_in_band, span_scores
@@ -103,8 +102,7 @@ class Predictor:
         encoded = [
             encode_passage(p.chunk.text[:MAX_PASSAGE_CHARS], p.chunk.tags, asked, self.vocabulary) for p in passages
         ]
-        with torch.inference_mode():
-            scores = self.network(collate([(asked, e) for e in encoded]), self.parallel)
+        scores = self.network(collate([(asked, e) for e in encoded]), self.parallel)
         return passages, encoded, scores
 
     def read(self, question: str, passages: list[Passage], analysed: EncodedQuestion | None = None) -> Reading:

@@ -14,7 +14,6 @@ ranker answers the reader's most probable span.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from qa.answer.decoding import PassageSpan, top_in_band
 from qa.answer.encoding import EncodedPassage
@@ -42,7 +41,7 @@ INPUT = "features"  # the ranker graph's input: (candidates, features) float32
 ONNX_OPSET = 15  # the highest onnxmltools converts LightGBM to
 
 
-def candidates(band: tuple[torch.Tensor, torch.Tensor], encoded: list[EncodedPassage], passages: list[Passage],
+def candidates(band: tuple[np.ndarray, np.ndarray], encoded: list[EncodedPassage], passages: list[Passage],
                question: str, prefixes: tuple[str, ...], count: int = CANDIDATES) -> list[Candidate]:
     """The reader's count most probable spans with distinct texts, best first, each started after a
     left-out prefix (qa.answer.prefixes) as answers are; band: the passages' span scores and no-answer
@@ -81,7 +80,7 @@ class SpanRanker:
             raise ValueError("the span ranker was trained for other span features; fit it again "
                              "(eval/train_reader.py --refit-heads)")
         self.candidates = int(params["candidates"])
-        self.session = one_thread_session(params["graph"].numpy().tobytes())
+        self.session = one_thread_session(bytes(params["graph"]))
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """The ranking scores of candidates' feature rows (qa.answer.span_features)."""
@@ -111,12 +110,11 @@ class SpanRanker:
                 "graph": graph_of(booster), "questions": len(kept)}
 
 
-def graph_of(booster) -> torch.Tensor:
-    """A LightGBM booster's trees as ONNX bytes (onnxmltools), in a byte tensor as the model file keeps
-    them (torch.save pickles plain bytes as text, which nearly doubles their size)."""
+def graph_of(booster) -> bytes:
+    """A LightGBM booster's trees as ONNX bytes (onnxmltools)."""
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     graph = onnxmltools.convert_lightgbm(booster, initial_types=[(INPUT, FloatTensorType([None, len(SPAN_FEATURES)]))],
                                          target_opset=ONNX_OPSET)
-    return torch.frombuffer(bytearray(graph.SerializeToString()), dtype=torch.uint8)
+    return graph.SerializeToString()
