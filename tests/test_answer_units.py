@@ -290,7 +290,11 @@ def test_model_file_round_trip_and_version_check(tmp_path):
     for original, member in zip([network, second], loaded.members, strict=True):
         for name, tensor in original.state_dict().items():
             assert torch.equal(tensor, member.state_dict()[name])
-    graph, vocabulary, _ = model_file.reader_of(model_file.load(tmp_path / "reader.zip"))
+    for_reading = model_file.load(tmp_path / "reader.zip", states=False)  # as a Predictor loads it
+    assert "states" not in for_reading and for_reading["graphs"] == data["graphs"]
+    with pytest.raises(ValueError, match="lose"):  # saved again, it would lose the weights
+        model_file.save(for_reading, tmp_path / "reader.zip")
+    graph, vocabulary, _ = model_file.reader_of(for_reading)
     assert _scores_equal(loaded, graph, atol=1e-5)  # the saved graphs read as the saved weights do
     with pytest.raises(ValueError):  # members of other sizes cannot be read as one
         weights.bundle([network, ReaderNetwork(ReaderConfig(vocabulary_size=len(VOCABULARY), hidden=8))],

@@ -68,7 +68,7 @@ class Predictor:
     ):
         """parallel: the reader's members may read at once, in threads, when no other question is being read
         (qa.answer.graph); else always one after the other."""
-        data = model or load()
+        data = model or load(states=False)  # the graphs read; the weights are for training
         self.network, self.vocabulary, self.calibrator = reader_of(data)
         # Words before a number that annotators leave out (qa.answer.prefixes), learned with the reader;
         # a model file without them trims nothing.
