@@ -84,6 +84,12 @@ LOCATIVE_WORDS = ("在", "到", "赴", "从", "于", "至", "来自", "位于", 
 KIND_WEIGHTS = {"quantity": 3, "duration": 1, "date": 2, "person": 2, "place": 1}
 # Particles dropped at random from a question (paraphrase noise).
 DROPPABLE_PARTICLES = ("的", "了", "着", "也", "还", "都")
+# Parts of speech (jieba's tags, by first letter) of the words a keyword question keeps: nouns
+# (names, places and organisations among them), verbs, and English words.
+KEYWORD_TAGS = ("n", "v", "e")
+# Kinds asked with keyword questions. Not places: the words before a place name are mostly a verb of
+# location or a modifier (坐落, 打造), not the subject whose place is asked (40 printed samples read).
+KEYWORD_KINDS = ("quantity", "duration", "date", "person")
 
 # A number: digits, or Chinese numerals other than a lone 一 (一批, 一个 are rarely asked for).
 _NUMBER = r"(?:\d+(?:\.\d+)?|数?[一二三四五六七八九十两百千]{2,}|数?[二三四五六七八九十两])(?:多|余)?(?:[万亿千百]+)?"
@@ -149,14 +155,20 @@ def _names_what_it_should(sentence: str, start: int, end: int, kind: str) -> boo
     return sentence[start:end].endswith(PLACE_SUFFIXES) or sentence[:start].endswith(LOCATIVE_WORDS)
 
 
-def question_for(sentence: str, start: int, end: int, kind: str, rng: random.Random) -> str | None:
-    """The cloze question asking for sentence[start:end], or None when too little is left of it."""
+def question_for(sentence: str, start: int, end: int, kind: str, rng: random.Random,
+                 keywords: float = 0.0) -> str | None:
+    """The cloze question asking for sentence[start:end], or None when too little is left of it.
+    With probability ``keywords``, a keyword question instead (_keyword_question) where one can be made."""
     answer = sentence[start:end]
     word = rng.choice(QUESTION_WORDS[kind])
     if kind == "quantity" and answer[-1] in COUNTED_UNITS and rng.random() < 0.5:
         word += answer[-1]
     clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(sentence)]
     own = next(i for i, (s, e) in enumerate(clauses) if s <= start < e)
+    if keywords and kind in KEYWORD_KINDS and rng.random() < keywords:
+        question = _keyword_question(sentence, start, end, clauses[own], word, rng)
+        if question:
+            return question
     first = own - 1 if own > 0 and rng.random() < 0.4 else own
     last = own
     if end > clauses[own][1]:  # the answer runs over a comma: keep the clauses it spans
@@ -173,13 +185,39 @@ def question_for(sentence: str, start: int, end: int, kind: str, rng: random.Ran
     return question + ("？" if rng.random() < 0.6 else "")
 
 
+def _keyword_question(sentence: str, start: int, end: int, clause: tuple[int, int], word: str,
+                      rng: random.Random) -> str | None:
+    """A question as people type one: two or three content words of the answer's own clause, those
+    nearest before the answer (after it when none come before), in their order, then the question word
+    (缓缴 社保 多少 for 缓缴和减免社保、公积金、水电气等费用超31亿元). Why: a cloze question copies its
+    clause, so the reader learns to match long strings, and in a clause listing several figures the copied
+    words name the asked one exactly; a short question names its subject with a word or two and leaves the
+    reader to find which figure those words belong to. None (a cloze question then) unless the words hold
+    a noun and four characters."""
+    before, after, at = [], [], 0
+    for length, tag in pos_tags(sentence):
+        if clause[0] <= at and at + length <= clause[1] and length >= 2 and tag[:1] in KEYWORD_TAGS:
+            if at + length <= start:
+                before.append((start - at - length, at, sentence[at:at + length], tag))
+            elif at >= end:
+                after.append((at - end, at, sentence[at:at + length], tag))
+        at += length
+    nearest = sorted(before) or sorted(after)
+    chosen = sorted(nearest[: rng.choice((2, 2, 3))], key=lambda item: item[1])
+    if not any(tag.startswith("n") for *_, tag in chosen) or sum(len(text) for _, _, text, _ in chosen) < 4:
+        return None
+    question = "".join(text for _, _, text, _ in chosen) + word
+    return question + ("？" if rng.random() < 0.6 else "")
+
+
 def _drop_particles(text: str, rng: random.Random) -> str:
     return "".join(c for c in text if c not in DROPPABLE_PARTICLES or rng.random() < 0.6)
 
 
-def generate(articles: list[dict], per_article: int, rng: random.Random) -> dict:
+def generate(articles: list[dict], per_article: int, rng: random.Random, keywords: float = 0.0) -> dict:
     """SQuAD-format data: at most ``per_article`` questions of each article, each from another
-    paragraph, on a span drawn by KIND_WEIGHTS from one of its sentences."""
+    paragraph, on a span drawn by KIND_WEIGHTS from one of its sentences (keywords: the share of
+    keyword questions, question_for)."""
     documents = []
     for article in articles:
         paragraphs = [p for p in article["paragraphs"] if len(p) >= MIN_SENTENCE]
@@ -188,7 +226,7 @@ def generate(articles: list[dict], per_article: int, rng: random.Random) -> dict
         for paragraph in paragraphs:
             if len(made) >= per_article:
                 break
-            qa = _question_in(paragraph, rng)
+            qa = _question_in(paragraph, rng, keywords)
             if qa:
                 made.append({"context": paragraph, "qas": [qa]})
         if made:
@@ -196,7 +234,7 @@ def generate(articles: list[dict], per_article: int, rng: random.Random) -> dict
     return {"version": "generated", "data": documents}
 
 
-def _question_in(paragraph: str, rng: random.Random) -> dict | None:
+def _question_in(paragraph: str, rng: random.Random, keywords: float = 0.0) -> dict | None:
     sentences = [m for m in _SENTENCE.finditer(paragraph)
                  if MIN_SENTENCE <= len(m.group()) <= MAX_SENTENCE and not m.group().startswith(("（", "("))
                  and not _DATELINE.search(m.group())]
@@ -209,7 +247,7 @@ def _question_in(paragraph: str, rng: random.Random) -> dict | None:
         answer = match.group()[start:end]
         if paragraph.count(answer) != 1:
             continue  # the label would be ambiguous
-        question = question_for(match.group(), start, end, kind, rng)
+        question = question_for(match.group(), start, end, kind, rng, keywords)
         if question:
             return {"id": f"g{rng.getrandbits(40):x}", "question": question,
                     "answers": [{"text": answer, "answer_start": match.start() + start}], "kind": kind}
@@ -249,6 +287,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--count", type=int, default=20, help="questions to print")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--keywords", type=float, default=0.0, help="share of keyword questions")
     parser.add_argument("--prefix-shares", action="store_true",
                         help="print how often annotators keep each quantity prefix inside the answer")
     args = parser.parse_args()
@@ -265,7 +304,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     articles = training_articles(args.shared)
     rng.shuffle(articles)
-    data = generate(articles[: args.count], 1, rng)
+    data = generate(articles[: args.count], 1, rng, args.keywords)
     for document in data["data"]:
         qa = document["paragraphs"][0]["qas"][0]
         print(f"{qa['kind']:12} {qa['question']}  →  {qa['answers'][0]['text']}")

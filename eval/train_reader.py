@@ -210,12 +210,14 @@ def prepared(shared: Path, rng: random.Random) -> tuple[list[Example], dict[str,
     return train_examples, dev_examples
 
 
-def generated_examples(shared: Path, articles: int, seed: int, per_article: int = 1) -> list[Example]:
+def generated_examples(shared: Path, articles: int, seed: int, per_article: int = 1,
+                       keywords: float = 0.0) -> list[Example]:
     """Training examples of questions generated from ``articles`` People's Daily articles (at most
     ``per_article`` each, from different paragraphs; eval/generated_questions.py), cached under
     .qa-cache/. Their own random stream, so the real examples and the dev examples stay the same
     with or without them."""
     per = "" if per_article == 1 else f"x{per_article}"  # the one-question cache keeps its old name
+    per += f"k{keywords}" if keywords else ""
     cache = Path(".qa-cache") / f"generated-examples-v{GENERATOR_VERSION}-{articles}{per}-{seed}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
@@ -225,7 +227,7 @@ def generated_examples(shared: Path, articles: int, seed: int, per_article: int 
         print("no People's Daily corpus: training without generated questions", flush=True)
         return []
     rng.shuffle(pool)
-    examples = build_examples(generate(pool[:articles], per_article, rng), "generated_pd", rng)
+    examples = build_examples(generate(pool[:articles], per_article, rng, keywords), "generated_pd", rng)
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(pickle.dumps(examples))
     return examples
@@ -671,6 +673,9 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=8000,
                         help="also train on questions generated from this many People's Daily articles (one each; "
                              "0: none; none either when the corpus is absent); 8000 chosen on dev (eval/ABLATIONS.md)")
+    parser.add_argument("--keyword-questions", type=float, default=0.0,
+                        help="the share of generated questions made of a few words of the answer's clause "
+                             "(eval/generated_questions.py: _keyword_question) instead of the clause itself")
     parser.add_argument("--generated-per-article", type=int, default=1,
                         help="questions generated from each of those articles at most, each from another paragraph")
     parser.add_argument("--swapped", type=float, default=0.0,
@@ -707,7 +712,8 @@ def main() -> None:
     train_examples, dev_examples = prepared(args.shared, rng)
     if args.limit:
         train_examples = train_examples[: args.limit]
-    generated = (generated_examples(args.shared, args.generated, args.seed, args.generated_per_article)
+    generated = (generated_examples(args.shared, args.generated, args.seed, args.generated_per_article,
+                                    args.keyword_questions)
                  if args.generated else [])
     if generated:
         print(f"{len(generated)} generated questions", flush=True)

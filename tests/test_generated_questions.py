@@ -77,3 +77,27 @@ def test_prefix_shares_count_prefixes_kept_inside_and_left_before_the_answer():
 def test_a_speech_verb_merged_into_a_name_stays_out_of_the_answer():
     # jieba tags 茅曙说 as one name; the answer is the name, the verb cues it
     assert kinds("志伦电子总经理茅曙说，公司今年增长了20%。") == {"茅曙": "person", "20%": "quantity"}
+
+
+def _in_order(short: str, text: str) -> bool:
+    rest = iter(text)
+    return all(char in rest for char in short)
+
+
+def test_a_keyword_question_keeps_a_few_words_nearest_before_the_answer_in_its_clause():
+    sentence = "全市减免企业税款1.01亿元，缓缴和减免社保、公积金、水电气等费用超31亿元，新增融资贷款79.5亿元。"
+    start, end = sentence.index("超31亿元"), sentence.index("超31亿元") + len("超31亿元")
+    clause = (sentence.index("缓缴"), sentence.index("新增"))
+    made = {generation._keyword_question(sentence, start, end, clause, "多少", random.Random(seed)) for seed in range(30)}
+    made.discard(None)
+    assert made, "the clause has nouns and verbs before the answer"
+    for question in made:
+        words = question.rstrip("？").removesuffix("多少")
+        assert len(words) >= 4 and _in_order(words, sentence[clause[0]:start])  # its own clause, before the answer
+    # With a share of 0.5, about half the questions about this quantity are keyword questions.
+    asked = [generation.question_for(sentence, start, end, "quantity", random.Random(seed), 0.5) for seed in range(40)]
+    short = [q for q in asked if q and len(q.rstrip("？").removesuffix("多少")) <= 10]  # the clause itself is 18
+    assert 8 <= len(short) <= 32
+    # Places are not asked with keywords; a clause without a noun gives no keyword question.
+    assert "place" not in generation.KEYWORD_KINDS
+    assert generation._keyword_question("他说，很快地完成了3个。", 9, 11, (3, 12), "多少", random.Random(0)) is None

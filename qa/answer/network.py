@@ -10,7 +10,8 @@ fused sequence; linear heads give start and end scores per character, and a
 Why convolutions and not recurrent layers: on one CPU thread a dilated
 convolution over five 300-character passages costs under 1 ms, a bidirectional
 LSTM three times that, and the answer step has a 10 ms budget. Training runs these
-modules in PyTorch; serving runs the same network exported as a graph (qa.answer.graph).
+modules in PyTorch; serving runs the same network exported as a graph (written by qa.answer.export,
+read by qa.answer.graph without PyTorch).
 
 Start and end are scored independently, so nothing in them can say that a 多少
 answer rarely runs over a comma while a 为什么 answer often does. A fourth head does:
