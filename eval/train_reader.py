@@ -643,10 +643,7 @@ def refit_heads(train_examples: list[Example], dev_examples: dict[str, list[Exam
     """``--refit-heads``: the crossing heads, left-out prefixes, span ranker and calibrator of a saved reader
     fitted again, its other weights as they are. The source may predate the heads (model file format 3), so it is read
     without the version check and its members start with the heads at zero."""
-    try:
-        data = model_file.read(args.refit_heads)
-    except model_file.ModelMismatchError:  # PyTorch's file, of a format before 6
-        data = torch.load(args.refit_heads, map_location="cpu", weights_only=True)
+    data = weights.read_any(args.refit_heads)
     training = dict(data["training"], crossing_fitted_after=f"python eval/train_reader.py --refit-heads {args.refit_heads}")
     fit_heads_and_save(weights.members_of(data, missing_ok="crossing."), CharVocabulary(data["vocabulary"]),
                        training, train_examples, dev_examples, args, settings, started, record_seconds=False)

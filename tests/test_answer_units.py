@@ -385,3 +385,14 @@ def test_reading_s_log_probabilities_are_training_s():
     assert np.allclose(start_lp, trained_start[:, 1:].numpy(), atol=1e-5)
     assert np.allclose(end_lp, trained_end[:, 1:].numpy(), atol=1e-5)
     assert np.allclose(null_lp, (trained_start[:, 0] + trained_end[:, 0]).numpy(), atol=1e-5)
+
+
+def test_either_kind_of_model_file_is_read_unchecked_for_refitting(tmp_path):
+    network, second = _two_members()
+    data = weights.bundle([network, second], VOCABULARY, Calibrator.identity(), {"note": "test"})
+    data["span_ranker"] = {"features": ["a"], "graph": b"trees", "questions": 3}
+    model_file.save(data, tmp_path / "reader.zip")
+    torch.save(_as_pytorch_file(data, 5, [network, second]), tmp_path / "reader.pt")
+    for path in (tmp_path / "reader.zip", tmp_path / "reader.pt"):
+        for original, member in zip([network, second], weights.members_of(weights.read_any(path)), strict=True):
+            assert all(torch.equal(tensor, member.state_dict()[name]) for name, tensor in original.state_dict().items())

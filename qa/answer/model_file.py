@@ -71,7 +71,7 @@ def save(data: dict, path: str | Path = MODEL_FILE) -> None:
         archive.writestr(PLAIN, json.dumps(plain, ensure_ascii=False, indent=1), zipfile.ZIP_DEFLATED)
         for number, graph in enumerate(data.get("graphs", [])):
             archive.writestr(f"graphs/{number}.onnx", bytes(graph))
-        for number, state in enumerate(data.get("states", [])):
+        for number, state in enumerate(data["states"]):
             buffer = io.BytesIO()
             np.savez(buffer, **state)
             archive.writestr(f"states/{number}.npz", buffer.getvalue())
@@ -87,14 +87,11 @@ def read(path: str | Path, states: bool = True) -> dict:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        archive = None
-    if archive is None or PLAIN not in archive.namelist():
-        raise ModelMismatchError(
-            f"{path} is not a model file of format {FORMAT}; a model file of an older format (PyTorch's file) "
-            f"converts to it with `python -m qa.answer.weights {path}` (no retraining)"
-        )
+        raise _not_this_format(path) from None
     with archive:
         names = archive.namelist()
+        if PLAIN not in names:
+            raise _not_this_format(path)
         data = json.loads(archive.read(PLAIN))
         data["graphs"] = [archive.read(f"graphs/{n}.onnx") for n in range(_count(names, "graphs/"))]
         if states:
@@ -105,6 +102,13 @@ def read(path: str | Path, states: bool = True) -> dict:
         if data.get("span_ranker") and "span_ranker.onnx" in names:
             data["span_ranker"]["graph"] = archive.read("span_ranker.onnx")
     return data
+
+
+def _not_this_format(path: Path) -> ModelMismatchError:
+    return ModelMismatchError(
+        f"{path} is not a model file of format {FORMAT}; a model file of an older format (PyTorch's file) "
+        f"converts to it with `python -m qa.answer.weights {path}` (no retraining)"
+    )
 
 
 def _count(names: list[str], folder: str) -> int:

@@ -17,7 +17,7 @@ import torch
 
 from qa.answer.confidence import Calibrator
 from qa.answer.export import export
-from qa.answer.model_file import FORMAT, ModelMismatchError, save, versions
+from qa.answer.model_file import FORMAT, ModelMismatchError, read, save, versions
 from qa.answer.network import ReaderConfig, ReaderEnsemble, ReaderNetwork
 from qa.answer.vocabulary import CharVocabulary
 
@@ -69,12 +69,25 @@ def network_of(data: dict) -> tuple[ReaderEnsemble, CharVocabulary, Calibrator]:
     return ReaderEnsemble(members_of(data)).eval(), CharVocabulary(data["vocabulary"]), Calibrator(data["calibrator"])
 
 
+def read_any(path: str | Path) -> dict:
+    """A bundle as saved, unchecked: a model file of this format, or PyTorch's file of an older one (whose
+    members_of reads the same; a file saved before the crossing heads needs missing_ok="crossing.")."""
+    try:
+        return read(path)
+    except ModelMismatchError:
+        return _pytorch_file(path)
+
+
+def _pytorch_file(path: str | Path) -> dict:
+    return torch.load(Path(path), map_location="cpu", weights_only=True)
+
+
 def upgrade(path: str | Path) -> Path:
     """Convert a model file of an older format (PyTorch's file, format 4 or 5) to this one, from its own
     weights: the same members, vocabulary, calibrator, ranker and training record. Written beside it with
     the suffix .zip (the old file is left as it is); returns that path."""
     path = Path(path)
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = _pytorch_file(path)
     found = data.get("versions") or {}
     if found.get("format") not in CONVERTIBLE_FORMATS or {**found, "format": FORMAT} != versions():
         raise ModelMismatchError(f"{path} ({found}) cannot be converted to {versions()}; retrain the reader")
